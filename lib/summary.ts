@@ -4,8 +4,8 @@
 // json: one object per line, see `Summary`.
 // text: one readable line, e.g.
 //   summary 2026-11-25T20:30:02.000Z 2000ms total=40 ok=40 | v1=38 (95.0%) v2=2 (5.0%) | errors=0 | p50=1.20ms p99=3.40ms
-//   summary ... | errors=3 (UNAVAILABLE=2,DEADLINE_EXCEEDED=1) | ...
-// Both formats read back through `parseSummaryLine`; text carries no per-pod counts.
+//   summary ... | errors=3 (UNAVAILABLE=2,DEADLINE_EXCEEDED=1) | ... | pods server-v1-a=20 server-v1-b=18
+// Both formats read back through `parseSummaryLine` to the same Summary.
 
 export interface Summary {
   /** End of the interval, ISO 8601. */
@@ -46,12 +46,13 @@ function formatText(s: Summary): string {
   const share = versions.length ? versions.map((v) => `${v}=${s.byVersion[v]} (${pct(s.byVersion[v]!, s.ok)})`).join(' ') : '-';
   const nErr = errorCount(s);
   const errs = nErr === 0 ? 'errors=0' : `errors=${nErr} (${Object.entries(s.errors).map(([k, v]) => `${k}=${v}`).join(',')})`;
+  const pods = Object.keys(s.byPod).sort().map((p) => `${p}=${s.byPod[p]}`).join(' ');
   const tail = s.final ? ' final' : '';
-  return `summary ${s.ts} ${s.intervalMs}ms total=${s.total} ok=${s.ok} | ${share} | ${errs} | p50=${s.latencyMs.p50.toFixed(2)}ms p99=${s.latencyMs.p99.toFixed(2)}ms${tail}`;
+  return `summary ${s.ts} ${s.intervalMs}ms total=${s.total} ok=${s.ok} | ${share} | ${errs} | p50=${s.latencyMs.p50.toFixed(2)}ms p99=${s.latencyMs.p99.toFixed(2)}ms | pods ${pods || '-'}${tail}`;
 }
 
 const TEXT_RE =
-  /summary (\S+) (\d+)ms total=(\d+) ok=(\d+) \| (.*?) \| errors=(\d+)(?: \(([^)]*)\))? \| p50=([\d.]+)ms p99=([\d.]+)ms( final)?\s*$/;
+  /summary (\S+) (\d+)ms total=(\d+) ok=(\d+) \| (.*?) \| errors=(\d+)(?: \(([^)]*)\))? \| p50=([\d.]+)ms p99=([\d.]+)ms \| pods (.*?)( final)?\s*$/;
 
 /**
  * Read one line back into a Summary, or undefined if the line is not a summary (other log
@@ -80,6 +81,13 @@ export function parseSummaryLine(line: string): Summary | undefined {
       if (k && v) errors[k] = Number(v);
     }
   }
+  const byPod: Record<string, number> = {};
+  if (m[10] !== '-') {
+    for (const part of m[10]!.split(' ')) {
+      const eq = part.lastIndexOf('=');
+      if (eq > 0) byPod[part.slice(0, eq)] = Number(part.slice(eq + 1));
+    }
+  }
   const s: Summary = {
     ts: m[1]!,
     intervalMs: Number(m[2]),
@@ -87,10 +95,10 @@ export function parseSummaryLine(line: string): Summary | undefined {
     ok: Number(m[4]),
     errors,
     byVersion,
-    byPod: {},
+    byPod,
     latencyMs: { p50: Number(m[8]), p99: Number(m[9]) },
   };
-  if (m[10]) s.final = true;
+  if (m[11]) s.final = true;
   return s;
 }
 
