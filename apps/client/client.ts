@@ -1,0 +1,155 @@
+// The demo client: ONE channel with gRPC's default pick_first policy, like an ordinary app, so
+// without a mesh it sticks to whichever server it reached first. It sends SayHello at an open-loop
+// rate, never gives up on RPC errors (it counts them by status name), and reports each interval
+// as a Summary (lib/summary.ts).
+import { hostname } from 'node:os';
+import * as grpc from '@grpc/grpc-js';
+import type { Summary } from '../../lib/summary.ts';
+import { loadGreeter, type HelloReply, type HelloRequest } from '../proto/load.ts';
+import { openLoop, type Pacer } from './schedule.ts';
+import { emptyInterval, record, summarize, type Interval } from './stats.ts';
+
+export interface ClientOptions {
+  /** A gRPC target: `host:port`, `dns:///host:port`, `ipv4:127.0.0.1:1,127.0.0.1:2`, ... */
+  serverAddr: string;
+  /** Overrides the channel's :authority (the local mesh proxy routes by it). */
+  authority?: string;
+  /** Calls started per second, open loop. */
+  rate: number;
+  /** Cap on calls in flight: a call due at the cap is skipped (counted, not queued). */
+  concurrency: number;
+  deadlineMs: number;
+  intervalMs: number;
+  /** Sent as HelloRequest.name; default the host name. */
+  name?: string;
+  onSummary(summary: Summary, extra: SummaryExtra): void;
+  /** Progress notes (waiting, connected); default: ignored. */
+  onLog?(line: string): void;
+}
+
+/** What the Summary contract has no field for. */
+export interface SummaryExtra {
+  /** Calls skipped in the interval because `concurrency` calls were in flight. */
+  skipped: number;
+}
+
+export interface RunningClient {
+  /** Resolves true once the channel is READY and traffic starts, false if stopped first. */
+  ready: Promise<boolean>;
+  /** Stop sending, let calls in flight finish (bounded by their deadline), report the final summary. */
+  stop(): Promise<Summary>;
+}
+
+interface GreeterClient extends grpc.Client {
+  SayHello(req: HelloRequest, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: HelloReply) => void): grpc.ClientUnaryCall;
+}
+
+// How often "still waiting" is logged while the server is not up.
+const WAIT_NOTE_MS = 5000;
+
+export function statusName(code: number): string {
+  return grpc.status[code] ?? `CODE_${code}`;
+}
+
+export function startClient(opts: ClientOptions): RunningClient {
+  const log = opts.onLog ?? (() => {});
+  const channelOptions: grpc.ChannelOptions = {
+    // Come back quickly when the server (or the local proxy) starts late or restarts; gRPC's
+    // default backoff grows to 120 s.
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': 5000,
+  };
+  if (opts.authority) channelOptions['grpc.default_authority'] = opts.authority;
+  const Greeter = loadGreeter();
+  const client = new Greeter(opts.serverAddr, grpc.credentials.createInsecure(), channelOptions) as unknown as GreeterClient;
+  const name = opts.name ?? hostname();
+
+  let current: Interval = emptyInterval();
+  let intervalStart = performance.now();
+  let inFlight = 0;
+  let stopped = false;
+  let pacer: Pacer | undefined;
+  let summaryTimer: NodeJS.Timeout | undefined;
+  let onIdle: (() => void) | undefined;
+
+  const emit = (final: boolean): Summary => {
+    const t = performance.now();
+    const iv = current;
+    current = emptyInterval();
+    const s = summarize(iv, new Date(), t - intervalStart, final);
+    intervalStart = t;
+    opts.onSummary(s, { skipped: iv.skipped });
+    return s;
+  };
+
+  const callOnce = () => {
+    if (inFlight >= opts.concurrency) {
+      current.skipped += 1;
+      return;
+    }
+    inFlight += 1;
+    const t0 = performance.now();
+    client.SayHello({ name }, { deadline: Date.now() + opts.deadlineMs }, (err, reply) => {
+      inFlight -= 1;
+      const latencyMs = performance.now() - t0;
+      if (err || !reply) record(current, { ok: false, status: err ? statusName(err.code) : 'UNKNOWN', latencyMs });
+      else record(current, { ok: true, version: reply.version, pod: reply.pod, latencyMs });
+      if (inFlight === 0) onIdle?.();
+    });
+  };
+
+  const begin = () => {
+    intervalStart = performance.now();
+    current = emptyInterval();
+    summaryTimer = setInterval(() => emit(false), opts.intervalMs);
+    pacer = openLoop(opts.rate, callOnce);
+  };
+
+  let notReady: ((v: boolean) => void) | undefined;
+  const ready = new Promise<boolean>((resolve) => {
+    notReady = resolve;
+    const waitedFrom = Date.now();
+    const attempt = () => {
+      if (stopped) return resolve(false);
+      client.waitForReady(Date.now() + WAIT_NOTE_MS, (err) => {
+        if (stopped) return resolve(false);
+        if (err) {
+          const state = grpc.connectivityState[client.getChannel().getConnectivityState(false)];
+          log(`still waiting for ${opts.serverAddr} after ${Math.round((Date.now() - waitedFrom) / 1000)}s (${state})`);
+          return attempt();
+        }
+        log(`connected to ${opts.serverAddr}, sending ${opts.rate} calls/s`);
+        begin();
+        resolve(true);
+      });
+    };
+    log(`waiting for ${opts.serverAddr}${opts.authority ? ` (authority ${opts.authority})` : ''}`);
+    attempt();
+  });
+
+  let stopping: Promise<Summary> | undefined;
+  const stop = (): Promise<Summary> => {
+    stopping ??= (async () => {
+      stopped = true;
+      notReady?.(false);
+      pacer?.stop();
+      if (summaryTimer) clearInterval(summaryTimer);
+      if (inFlight > 0) {
+        // Deadlines bound every call; the margin only guards against a lost callback.
+        await new Promise<void>((resolve) => {
+          const guard = setTimeout(resolve, opts.deadlineMs + 1000);
+          onIdle = () => {
+            clearTimeout(guard);
+            resolve();
+          };
+        });
+      }
+      const s = emit(true);
+      client.close();
+      return s;
+    })();
+    return stopping;
+  };
+
+  return { ready, stop };
+}

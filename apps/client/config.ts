@@ -1,0 +1,20 @@
+// The client's environment, read into ClientOptions (minus the callbacks). See README.
+import { numberVar, oneOfVar, stringVar, type Env } from '../../lib/config.ts';
+import type { LogFormat } from '../../lib/summary.ts';
+import type { ClientOptions } from './client.ts';
+
+export type ClientConfig = Omit<ClientOptions, 'onSummary' | 'onLog'> & { logFormat: LogFormat };
+
+export function readClientConfig(env: Env): ClientConfig {
+  const cfg: ClientConfig = {
+    serverAddr: stringVar(env, 'SERVER_ADDR', 'server:50051', /^\S+$/, 'a gRPC target such as server:50051'),
+    rate: numberVar(env, 'RATE', { above: 0 }, 20),
+    concurrency: numberVar(env, 'CONCURRENCY', { integer: true, min: 1 }, 100),
+    deadlineMs: numberVar(env, 'DEADLINE_MS', { integer: true, above: 0 }, 2000),
+    intervalMs: numberVar(env, 'INTERVAL_MS', { integer: true, above: 0 }, 2000),
+    logFormat: oneOfVar(env, 'LOG_FORMAT', ['text', 'json'] as const, 'text'),
+  };
+  const authority = stringVar(env, 'AUTHORITY', undefined, /^\S+$/, 'a host:port such as server:50051');
+  if (authority !== undefined) cfg.authority = authority;
+  return cfg;
+}

@@ -1,0 +1,55 @@
+// Loads the demo's own proto at run time (no generated code). The path is resolved from this
+// module, not the working directory: the image runs compiled JS from dist/apps/proto/ with the
+// .proto copied next to it.
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+export const greeterProtoPath = fileURLToPath(new URL('./demo/v1/greeter.proto', import.meta.url));
+
+/** Fields are camelCase in JS (interval_ms -> intervalMs); unset fields read as defaults. */
+export const loaderOptions: protoLoader.Options = {
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+export const greeterServiceName = 'demo.v1.Greeter';
+
+export interface HelloRequest {
+  name: string;
+}
+
+export interface HelloReply {
+  message: string;
+  version: string;
+  pod: string;
+}
+
+export interface StreamHellosRequest {
+  name: string;
+  count: number;
+  intervalMs: number;
+}
+
+/**
+ * The package definition of greeter.proto plus any `extraProtoPaths` (the server adds the health
+ * proto so reflection lists it too).
+ */
+export function loadGreeterPackageDefinition(extraProtoPaths: string[] = []): protoLoader.PackageDefinition {
+  return protoLoader.loadSync([greeterProtoPath, ...extraProtoPaths], loaderOptions);
+}
+
+/**
+ * The `demo.v1.Greeter` client constructor; its `.service` is the service definition a server
+ * passes to `addService`.
+ */
+export function loadGreeter(): grpc.ServiceClientConstructor {
+  const root = grpc.loadPackageDefinition(loadGreeterPackageDefinition());
+  const ctor = (root.demo as grpc.GrpcObject | undefined)?.v1 as grpc.GrpcObject | undefined;
+  const Greeter = ctor?.Greeter;
+  if (typeof Greeter !== 'function') throw new Error(`${greeterProtoPath} does not define ${greeterServiceName}`);
+  return Greeter as grpc.ServiceClientConstructor;
+}
