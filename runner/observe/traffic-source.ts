@@ -1,0 +1,94 @@
+// Where the client's summary lines come from: a command that follows its log (locally
+// `local-mesh logs -f --json client`, on kind `kubectl logs -f`), or a recorded list of lines.
+// Both yield the same Summary objects, so the checks and the live view cannot tell them apart;
+// that is how the kind path is tested without a cluster.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
+
+export interface TrafficSource {
+  /** Calls `on` for every summary line, in order, until `stop`. */
+  start(on: (s: Summary) => void): void;
+  stop(): Promise<void>;
+}
+
+/** A fixed list of lines (recorded from a real run), delivered as they would be read. */
+export function linesSource(lines: string[]): TrafficSource {
+  let stopped = false;
+  return {
+    start(on) {
+      queueMicrotask(() => {
+        for (const line of lines) {
+          if (stopped) return;
+          const s = parseSummaryLine(line);
+          if (s) on(s);
+        }
+      });
+    },
+    async stop() {
+      stopped = true;
+    },
+  };
+}
+
+/**
+ * Follow a command's output for summary lines. The command may fail while the thing it
+ * follows does not exist yet (no client pod, nothing up): it is started again after a pause,
+ * until `stop`. Its whole process group is ended on `stop`.
+ */
+export function commandSource(cmd: string, args: string[], opts: { cwd: string; retryMs?: number; env?: NodeJS.ProcessEnv }): TrafficSource {
+  let child: ChildProcess | undefined;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const retryMs = opts.retryMs ?? 1000;
+  const run = (on: (s: Summary) => void) => {
+    if (stopped) return;
+    const c = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    child = c;
+    createInterface({ input: c.stdout! }).on('line', (line) => {
+      const s = parseSummaryLine(line);
+      if (s && !stopped) on(s);
+    });
+    c.on('error', () => undefined);
+    c.on('exit', () => {
+      if (child === c) child = undefined;
+      if (!stopped) timer = setTimeout(() => run(on), retryMs);
+    });
+  };
+  return {
+    start: run,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      const c = child;
+      if (!c || c.exitCode !== null || c.pid === undefined) return;
+      const exited = new Promise<void>((r) => c.once('exit', () => r()));
+      try {
+        process.kill(-c.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      const t = setTimeout(() => {
+        try {
+          process.kill(-c.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 2000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** The traffic source each target reads: the same summary lines, from where that target keeps them. */
+export function sourceForTarget(target: 'local' | 'kind', cwd: string, env?: NodeJS.ProcessEnv): TrafficSource {
+  if (target === 'local') {
+    const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'local-mesh.mjs');
+    return commandSource(process.execPath, [script, 'logs', '-f', '--json', 'client'], { cwd, ...(env ? { env } : {}) });
+  }
+  return commandSource('kubectl', ['logs', '-f', '-n', 'link', '-l', 'app=client', '-c', 'client', '--tail=20'], { cwd, ...(env ? { env } : {}) });
+}
