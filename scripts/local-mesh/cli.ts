@@ -1,0 +1,215 @@
+// `node scripts/local-mesh.mjs VERB`: the local stand-in for the kubectl steps of the cluster
+// track. One line of output per fact, one line per error, exit 1 on failure, 2 on bad usage.
+
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
+import { isAlive, readLog, stopGroup } from './processes.ts';
+import { clearState, loadState, logPath, paths, type Paths, type State } from './state.ts';
+import { up } from './up.ts';
+
+export const USAGE = `usage: node scripts/local-mesh.mjs VERB
+  up                  start the servers (from deploy/linkerd), the mesh proxy and the client
+  apply -f FILE       apply a TrafficSplit or GRPCRoute to the mesh (like kubectl apply)
+  delete -f FILE      remove the splits FILE defines (like kubectl delete)
+  status [--json]     processes, the split in force, requests per backend
+  logs [-f] [--json] NAME   a process's log (client: its summary lines; -f follows)
+  endpoints SERVICE   a gRPC target listing the service's replicas (for direct, unmeshed calls)
+  down                stop everything up started (safe when nothing runs)`;
+
+export class UsageError extends Error {}
+
+type Out = (line: string) => void;
+
+export async function main(argv: string[], out: Out = (l) => process.stdout.write(l + '\n')): Promise<number> {
+  const p = paths();
+  const [verb, ...rest] = argv;
+  switch (verb) {
+    case 'up':
+      noArgs(verb, rest);
+      await up(p, out);
+      return 0;
+    case 'down':
+      noArgs(verb, rest);
+      return down(p, out);
+    case 'apply':
+    case 'delete':
+      return applyOrDelete(p, verb, fileArg(verb, rest), out);
+    case 'status':
+      return status(p, flags(verb, rest, ['--json']).has('--json'), out);
+    case 'logs': {
+      const f = flags(verb, rest, ['-f', '--follow', '--json'], 1);
+      const name = rest.find((a) => !a.startsWith('-'));
+      if (!name) throw new UsageError('logs needs a NAME (client, mesh, or a server pod or deployment)');
+      return logs(p, name, f.has('-f') || f.has('--follow'), f.has('--json'), out);
+    }
+    case 'endpoints': {
+      const [svc, ...more] = rest;
+      if (!svc || more.length) throw new UsageError('endpoints takes one SERVICE');
+      const s = running(p);
+      const eps = s.services[svc];
+      if (!eps) throw new Error(`no service ${svc} (known: ${Object.keys(s.services).join(', ')})`);
+      out(`ipv4:${eps.map((e) => e.address).join(',')}`);
+      return 0;
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+      out(USAGE);
+      return verb === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown verb ${JSON.stringify(verb)}`);
+  }
+}
+
+function noArgs(verb: string, rest: string[]): void {
+  if (rest.length) throw new UsageError(`${verb} takes no arguments, got ${rest.join(' ')}`);
+}
+
+function flags(verb: string, rest: string[], allowed: string[], positional = 0): Set<string> {
+  const f = new Set(rest.filter((a) => a.startsWith('-')));
+  for (const a of f) if (!allowed.includes(a)) throw new UsageError(`${verb}: unknown flag ${a}`);
+  if (rest.length - f.size > positional) throw new UsageError(`${verb}: too many arguments`);
+  return f;
+}
+
+function fileArg(verb: string, rest: string[]): string {
+  if (rest.length !== 2 || (rest[0] !== '-f' && rest[0] !== '--filename')) throw new UsageError(`${verb} needs -f FILE`);
+  return rest[1]!;
+}
+
+function running(p: Paths): State {
+  const s = loadState(p);
+  if (!s) throw new Error('nothing is running (start it with: node scripts/local-mesh.mjs up)');
+  return s;
+}
+
+async function admin(s: State, path: string, init?: RequestInit): Promise<Response> {
+  if (!s.mesh) throw new Error('the mesh proxy is not up');
+  try {
+    return await fetch(`http://127.0.0.1:${s.mesh.adminPort}${path}`, init);
+  } catch {
+    throw new Error(`the mesh proxy's admin endpoint (127.0.0.1:${s.mesh.adminPort}) does not answer; is it up? (local-mesh status)`);
+  }
+}
+
+async function applyOrDelete(p: Paths, verb: 'apply' | 'delete', file: string, out: Out): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
+  }
+  const res = await admin(running(p), `/${verb}`, { method: 'POST', body: text, headers: { 'content-type': 'application/yaml' } });
+  const body = (await res.json().catch(() => ({}))) as { error?: string; applied?: AppliedSplit[]; deleted?: AppliedSplit[] };
+  if (!res.ok) throw new Error(`${file}: ${body.error ?? `mesh answered ${res.status}`}`);
+  for (const a of body.applied ?? []) out(`${a.kind ?? 'split'}/${a.name ?? a.apex} configured: ${a.apex} -> ${a.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`);
+  for (const a of body.deleted ?? []) out(`${a.kind ?? 'split'}/${a.name ?? a.apex} deleted: ${a.apex} goes to its own endpoints again`);
+  return 0;
+}
+
+interface AppliedSplit {
+  apex: string;
+  name?: string;
+  kind?: string;
+  backends: Array<{ service: string; weight: number }>;
+}
+
+async function status(p: Paths, json: boolean, out: Out): Promise<number> {
+  const s = loadState(p);
+  const processes = (s?.processes ?? []).map((x) => ({ name: x.name, pid: x.pid, port: x.port ?? null, alive: isAlive(x) }));
+  let config: unknown = null;
+  let counts: Record<string, Record<string, number>> = {};
+  if (s?.mesh && processes.find((x) => x.name === 'mesh')?.alive) {
+    config = await (await admin(s, '/config')).json();
+    counts = backendCounts(await (await admin(s, '/metrics')).text());
+  }
+  const splits = (config as { splits?: unknown } | null)?.splits ?? [];
+  if (json) {
+    out(JSON.stringify({ running: processes.some((x) => x.alive), processes, splits, backends: counts }));
+    return 0;
+  }
+  if (!s) {
+    out('nothing is running');
+    return 0;
+  }
+  for (const x of processes) out(`${x.name.padEnd(22)} pid ${String(x.pid).padEnd(8)} ${x.port ? `127.0.0.1:${x.port}`.padEnd(17) : ''.padEnd(17)} ${x.alive ? 'running' : 'STOPPED'}`);
+  const list = splits as AppliedSplit[];
+  out(list.length ? `splits: ${list.map((a) => `${a.apex} -> ${a.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`).join('; ')}` : 'splits: none (the apex service uses its own endpoints)');
+  for (const [backend, byStatus] of Object.entries(counts)) {
+    out(`requests to ${backend}: ${Object.entries(byStatus).map(([code, n]) => `${code}=${n}`).join(' ')}`);
+  }
+  return 0;
+}
+
+/** Sum the proxy's response counters by backend and gRPC status. */
+export function backendCounts(metrics: string): Record<string, Record<string, number>> {
+  const res: Record<string, Record<string, number>> = {};
+  for (const line of metrics.split('\n')) {
+    const m = /^mesh_response_total\{([^}]*)\}\s+(\d+)/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const backend = labels.backend ?? labels.service ?? '?';
+    const code = labels.grpc_status ?? labels.status ?? '?';
+    res[backend] ??= {};
+    res[backend][code] = (res[backend][code] ?? 0) + Number(m[2]);
+  }
+  return res;
+}
+
+async function logs(p: Paths, name: string, follow: boolean, json: boolean, out: Out): Promise<number> {
+  const s = running(p);
+  const procs = s.processes.filter((x) => x.name === name || x.name.startsWith(`${name}-`));
+  if (procs.length === 0) throw new Error(`no process named ${name} (known: ${s.processes.map((x) => x.name).join(', ')})`);
+  const show = (proc: string, line: string) => {
+    if (!line) return;
+    const summary = proc === 'client' && !json ? parseSummaryLine(line) : undefined;
+    const text = summary ? formatSummary(summary, 'text') : line;
+    out(procs.length > 1 ? `[${proc}] ${text}` : text);
+  };
+  const offsets = new Map<string, number>();
+  const drain = () => {
+    for (const x of procs) {
+      const text = readLog(logPath(p, x.name));
+      const from = offsets.get(x.name) ?? 0;
+      // Only whole lines; a half-written one waits for the next read.
+      const end = text.lastIndexOf('\n') + 1;
+      if (end <= from) continue;
+      for (const line of text.slice(from, end).split('\n')) show(x.name, line);
+      offsets.set(x.name, end);
+    }
+  };
+  drain();
+  if (!follow) return 0;
+  let stop = false;
+  const onSig = () => {
+    stop = true;
+  };
+  process.once('SIGINT', onSig);
+  process.once('SIGTERM', onSig);
+  while (!stop && procs.some((x) => isAlive(x))) {
+    await sleep(200);
+    drain();
+  }
+  drain();
+  return 0;
+}
+
+async function down(p: Paths, out: Out): Promise<number> {
+  const s = loadState(p);
+  if (!s) {
+    out('nothing to stop');
+    return 0;
+  }
+  // Client first, so its last summary is written while the proxy and servers still answer.
+  const order = [...s.processes].sort((a, b) => rank(a.name) - rank(b.name));
+  const results = [];
+  for (const x of order) results.push(`${x.name} ${await stopGroup(x)}`);
+  clearState(p);
+  out(`stopped ${results.length} processes`);
+  return 0;
+}
+
+function rank(name: string): number {
+  return name === 'client' ? 0 : name === 'mesh' ? 1 : 2;
+}

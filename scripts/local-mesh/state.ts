@@ -1,0 +1,63 @@
+// Where `local-mesh` keeps what it started: one JSON file of processes and ports, and their
+// logs, in a git-ignored folder. Every verb reads it; only `up` and `down` change it.
+
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Proc } from './processes.ts';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface Paths {
+  dir: string;
+  state: string;
+  deploy: string;
+}
+
+/** LOCAL_MESH_DIR and LOCAL_MESH_DEPLOY let tests use their own folders. */
+export function paths(env: NodeJS.ProcessEnv = process.env): Paths {
+  const dir = resolve(env.LOCAL_MESH_DIR ?? join(ROOT, '.local-mesh'));
+  return { dir, state: join(dir, 'state.json'), deploy: resolve(env.LOCAL_MESH_DEPLOY ?? join(ROOT, 'deploy', 'linkerd')) };
+}
+
+export interface Endpoint {
+  address: string;
+  pod: string;
+}
+
+export interface State {
+  startedAt: string;
+  processes: Proc[];
+  /** Service name -> endpoints, as handed to the mesh. */
+  services: Record<string, Endpoint[]>;
+  mesh?: { port: number; adminPort: number; authority: string };
+}
+
+export function loadState(p: Paths): State | undefined {
+  try {
+    return JSON.parse(readFileSync(p.state, 'utf8')) as State;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written whole and renamed into place, so a reader never sees half a file. */
+export function saveState(p: Paths, s: State): void {
+  mkdirSync(p.dir, { recursive: true });
+  const tmp = `${p.state}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n');
+  renameSync(tmp, p.state);
+}
+
+export function clearState(p: Paths): void {
+  rmSync(p.state, { force: true });
+}
+
+export function logPath(p: Paths, name: string): string {
+  return join(p.dir, `${name}.log`);
+}
+
+export function ensureDir(p: Paths): void {
+  mkdirSync(p.dir, { recursive: true });
+  mkdirSync(dirname(p.state), { recursive: true });
+}
