@@ -1,0 +1,248 @@
+// The local stand-in for a meshed client's Linkerd sidecar: an L7 HTTP/2 proxy that routes
+// each call by its authority through the split in force to a backend Service, then to one of
+// its endpoints by power of two choices over peak-EWMA, per request.
+
+import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { Split } from '../../lib/split.ts';
+import { startAdmin } from './admin.ts';
+import { observe, pickP2C } from './balancer.ts';
+import { forward, GRPC, respondGrpcError } from './forwarder.ts';
+import { createMetrics, type CallKey, type EndpointGauge } from './metrics.ts';
+import {
+  applyManifests,
+  deleteManifests,
+  emptyTable,
+  parseServices,
+  route,
+  withServices,
+  type Endpoint,
+  type RoutingTable,
+} from './routing-table.ts';
+import { createPool, type Upstream } from './upstreams.ts';
+
+export type { Endpoint } from './routing-table.ts';
+export { ConfigError } from './routing-table.ts';
+
+export interface Limits {
+  /** Largest header block (metadata) accepted from clients, bytes. */
+  maxHeaderListSize: number;
+  /** Calls one client connection may have open at once. */
+  maxConcurrentStreams: number;
+  /** How long a call may wait for an endpoint that is still connecting, ms. */
+  waitForEndpointMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { maxHeaderListSize: 16 * 1024, maxConcurrentStreams: 1000, waitForEndpointMs: 3000 };
+
+export interface MeshOptions {
+  host?: string;
+  port?: number;
+  adminPort?: number;
+  /** Service name -> endpoints. List the apex too (both versions), as its Service selects them. */
+  services: Record<string, Endpoint[]>;
+  /** Initial TrafficSplit / GRPCRoute YAML. */
+  manifests?: string;
+  limits?: Partial<Limits>;
+  log?: (line: string) => void;
+}
+
+export interface Mesh {
+  port: number;
+  adminPort: number;
+  /** Apply splits from manifest YAML, all or nothing; throws ConfigError and keeps the old ones. */
+  apply(yamlText: string): Split[];
+  /** Remove the splits a manifest names; the apex goes back to its own endpoints. */
+  delete(yamlText: string): Split[];
+  /** Replace the endpoint table; throws ConfigError if a split in force would lose a service. */
+  setEndpoints(services: Record<string, Endpoint[]>): void;
+  table(): RoutingTable;
+  close(graceMs?: number): Promise<void>;
+}
+
+const describe = (s: Split) => `${s.apex} -> ${s.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`;
+
+export async function startMesh(opts: MeshOptions): Promise<Mesh> {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const host = opts.host ?? '127.0.0.1';
+  const log = opts.log ?? (() => {});
+  const metrics = createMetrics();
+  const pool = createPool({ log, settings: { maxHeaderListSize: limits.maxHeaderListSize } });
+
+  // The one mutable reference: every change builds a new table and swaps it here.
+  let table: RoutingTable = withServices(emptyTable(), parseServices(opts.services));
+  if (opts.manifests !== undefined) table = applyManifests(table, opts.manifests).table;
+  const syncPool = () => pool.sync([...table.services.values()].flatMap((eps) => eps.map((e) => e.address)));
+  syncPool();
+
+  const place = (
+    down: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    ended: boolean,
+    apex: string,
+    backend: string,
+    endpoints: readonly Endpoint[],
+    t0: number,
+    attempt: number,
+  ): void => {
+    if (down.destroyed || down.closed) return;
+    const ready: Array<{ e: Endpoint; u: Upstream }> = [];
+    let connecting = false;
+    let lastError: string | undefined;
+    for (const e of endpoints) {
+      const u = pool.get(e.address);
+      if (!u) continue;
+      if (u.state === 'ready' && u.session) ready.push({ e, u });
+      else if (u.state === 'connecting') connecting = true;
+      else lastError ??= u.lastError;
+    }
+    const now = performance.now();
+    if (ready.length === 0) {
+      const waited = now - t0;
+      if (connecting && waited < limits.waitForEndpointMs) {
+        void pool.changed(limits.waitForEndpointMs - waited).then(() => place(down, headers, ended, apex, backend, endpoints, t0, attempt));
+        return;
+      }
+      metrics.response({ service: apex, backend, endpoint: '', pod: '' }, GRPC.UNAVAILABLE, now - t0);
+      const why = endpoints.length === 0 ? `service ${backend} has no endpoints` : `no live endpoint for service ${backend} (${endpoints.length} down${lastError ? `: ${lastError}` : ''})`;
+      respondGrpcError(down, GRPC.UNAVAILABLE, why);
+      return;
+    }
+    const { e, u } = pickP2C(ready, (x) => x.u.estimate, now)!;
+    const key: CallKey = { service: apex, backend, endpoint: e.address, pod: e.pod };
+    const est = u.estimate;
+    try {
+      forward(down, headers, ended, u.session!, `${e.pod} (${e.address})`, {
+        onResponse() {
+          const t = performance.now();
+          observe(est, t - now, t);
+        },
+        onDone(status) {
+          est.inflight -= 1;
+          metrics.response(key, status, performance.now() - t0);
+        },
+      });
+    } catch (err) {
+      // The session cannot open streams (going away): nothing was sent, so place it again.
+      pool.retire(u);
+      if (attempt < 3) return place(down, headers, ended, apex, backend, endpoints, t0, attempt + 1);
+      metrics.response({ ...key }, GRPC.UNAVAILABLE, now - t0);
+      respondGrpcError(down, GRPC.UNAVAILABLE, `upstream ${e.pod} (${e.address}) cannot take calls: ${(err as Error).message}`);
+      return;
+    }
+    est.inflight += 1;
+    metrics.request(key);
+  };
+
+  const server = http2.createServer({
+    settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderListSize },
+  });
+  const sessions = new Set<Http2Session>();
+  server.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
+  server.on('session', (s: Http2Session) => {
+    sessions.add(s);
+    metrics.connection();
+    s.on('error', () => {});
+    s.on('close', () => sessions.delete(s));
+  });
+  server.on('sessionError', () => {});
+  server.on('stream', (down: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
+    down.on('error', () => {});
+    const t0 = performance.now();
+    const authority = String(headers[':authority'] ?? headers.host ?? '');
+    // Routed once, against the table in force now: a later apply does not move this call.
+    const r = route(table, authority, Math.random());
+    if (!r.ok) {
+      metrics.routeFailure('unknown_service');
+      respondGrpcError(down, GRPC.UNAVAILABLE, r.message);
+      return;
+    }
+    place(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, r.apex, r.backend, r.endpoints, t0, 0);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const gauges = (): EndpointGauge[] =>
+    [...table.services].flatMap(([service, eps]) =>
+      eps.map((e) => {
+        const u = pool.get(e.address);
+        return { service, endpoint: e.address, pod: e.pod, ready: u?.state === 'ready', inflight: u?.estimate.inflight ?? 0, rttMs: u?.estimate.rttMs ?? 0 };
+      }),
+    );
+
+  const mesh: Mesh = {
+    port,
+    adminPort: 0,
+    apply(yamlText) {
+      const next = applyManifests(table, yamlText);
+      table = next.table;
+      for (const s of next.applied) log(`split applied: ${describe(s)}`);
+      return next.applied;
+    },
+    delete(yamlText) {
+      const next = deleteManifests(table, yamlText);
+      table = next.table;
+      for (const s of next.deleted) log(`split deleted: ${s.apex} goes to its own endpoints`);
+      return next.deleted;
+    },
+    setEndpoints(services) {
+      table = withServices(table, parseServices(services));
+      syncPool();
+      log(`endpoints set: ${[...table.services].map(([n, eps]) => `${n}=${eps.length}`).join(' ')}`);
+    },
+    table: () => table,
+    async close(graceMs = 5000) {
+      server.close();
+      for (const s of sessions) s.close();
+      await Promise.race([
+        Promise.all([...sessions].map((s) => new Promise((r) => s.once('close', r)))),
+        new Promise((r) => setTimeout(r, graceMs).unref()),
+      ]);
+      for (const s of sessions) s.destroy();
+      await pool.close(1000);
+      await admin.close();
+    },
+  };
+
+  const admin = await startAdmin(opts.adminPort ?? 0, {
+    ready() {
+      const down = [...table.services].filter(([, eps]) => eps.length > 0 && !eps.some((e) => pool.get(e.address)?.state === 'ready')).map(([n]) => n);
+      return down.length ? { ok: false, reason: `no live endpoint for ${down.join(', ')}` } : { ok: true };
+    },
+    config: () => ({
+      listen: `${host}:${port}`,
+      admin: `127.0.0.1:${mesh.adminPort}`,
+      services: Object.fromEntries(
+        [...table.services].map(([name, eps]) => [
+          name,
+          eps.map((e) => {
+            const u = pool.get(e.address);
+            return {
+              address: e.address,
+              pod: e.pod,
+              state: u?.state ?? 'unknown',
+              inflight: u?.estimate.inflight ?? 0,
+              rttMs: Number((u?.estimate.rttMs ?? 0).toFixed(3)),
+              ...(u?.lastError && u.state !== 'ready' ? { lastError: u.lastError } : {}),
+            };
+          }),
+        ]),
+      ),
+      splits: [...table.splits.values()],
+    }),
+    metrics: () => metrics.render(gauges()),
+    apply: (text) => ({ applied: mesh.apply(text) }),
+    delete: (text) => ({ deleted: mesh.delete(text) }),
+    setEndpoints(json) {
+      mesh.setEndpoints(json as Record<string, Endpoint[]>);
+      return { services: Object.fromEntries([...table.services].map(([n, eps]) => [n, eps.length])) };
+    },
+  });
+  mesh.adminPort = admin.port;
+  // The first dials are quick on loopback; waiting for them means "listening" implies "ready".
+  await pool.settled(2000);
+  return mesh;
+}

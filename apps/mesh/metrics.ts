@@ -1,0 +1,121 @@
+// Counters in the spirit of linkerd-proxy's request_total / response_total /
+// response_latency_ms, rendered as Prometheus text.
+
+export interface CallKey {
+  /** The Service the client addressed. */
+  service: string;
+  /** The Service the split (or no split) sent the call to. */
+  backend: string;
+  /** Empty when the call never reached an endpoint. */
+  endpoint: string;
+  pod: string;
+}
+
+export interface EndpointGauge {
+  service: string;
+  endpoint: string;
+  pod: string;
+  ready: boolean;
+  inflight: number;
+  rttMs: number;
+}
+
+/** Upper bounds of the latency buckets, milliseconds (+Inf is implied). */
+const BUCKETS_MS = [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 30000];
+
+interface Series {
+  key: CallKey;
+  requests: number;
+  byStatus: Map<number, number>;
+}
+
+interface Histogram {
+  service: string;
+  backend: string;
+  counts: number[];
+  sum: number;
+  n: number;
+}
+
+export interface Metrics {
+  request(key: CallKey): void;
+  response(key: CallKey, grpcStatus: number, latencyMs: number): void;
+  /** A call refused before it had a backend (e.g. unknown service). */
+  routeFailure(reason: string): void;
+  /** A client opened an HTTP/2 connection to the proxy. */
+  connection(): void;
+  render(gauges: readonly EndpointGauge[]): string;
+}
+
+const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const labels = (o: Record<string, string | number>) =>
+  `{${Object.entries(o)
+    .map(([k, v]) => `${k}="${esc(String(v))}"`)
+    .join(',')}}`;
+
+export function createMetrics(): Metrics {
+  const series = new Map<string, Series>();
+  const hists = new Map<string, Histogram>();
+  const routeFailures = new Map<string, number>();
+  let connections = 0;
+
+  const seriesFor = (k: CallKey): Series => {
+    const id = `${k.service}\0${k.backend}\0${k.endpoint}\0${k.pod}`;
+    let s = series.get(id);
+    if (!s) series.set(id, (s = { key: { ...k }, requests: 0, byStatus: new Map() }));
+    return s;
+  };
+
+  return {
+    request(key) {
+      seriesFor(key).requests += 1;
+    },
+    response(key, grpcStatus, latencyMs) {
+      const s = seriesFor(key);
+      s.byStatus.set(grpcStatus, (s.byStatus.get(grpcStatus) ?? 0) + 1);
+      const hid = `${key.service}\0${key.backend}`;
+      let h = hists.get(hid);
+      if (!h) hists.set(hid, (h = { service: key.service, backend: key.backend, counts: BUCKETS_MS.map(() => 0), sum: 0, n: 0 }));
+      for (let i = 0; i < BUCKETS_MS.length; i++) if (latencyMs <= BUCKETS_MS[i]!) h.counts[i]! += 1;
+      h.sum += latencyMs;
+      h.n += 1;
+    },
+    routeFailure(reason) {
+      routeFailures.set(reason, (routeFailures.get(reason) ?? 0) + 1);
+    },
+    connection() {
+      connections += 1;
+    },
+    render(gauges) {
+      const out: string[] = [];
+      out.push('# HELP mesh_downstream_connections_total HTTP/2 connections clients opened to the proxy.', '# TYPE mesh_downstream_connections_total counter');
+      out.push(`mesh_downstream_connections_total ${connections}`);
+      const all = [...series.values()];
+      out.push('# HELP mesh_request_total Calls the proxy sent to an endpoint.', '# TYPE mesh_request_total counter');
+      for (const s of all) if (s.key.endpoint) out.push(`mesh_request_total${labels({ ...s.key })} ${s.requests}`);
+      out.push('# HELP mesh_response_total Calls that ended, by the gRPC status the client saw.', '# TYPE mesh_response_total counter');
+      for (const s of all) {
+        for (const [code, n] of [...s.byStatus].sort((a, b) => a[0] - b[0])) {
+          out.push(`mesh_response_total${labels({ ...s.key, grpc_status: code })} ${n}`);
+        }
+      }
+      out.push('# HELP mesh_response_latency_ms Call duration at the proxy, milliseconds.', '# TYPE mesh_response_latency_ms histogram');
+      for (const h of hists.values()) {
+        const base = { service: h.service, backend: h.backend };
+        BUCKETS_MS.forEach((le, i) => out.push(`mesh_response_latency_ms_bucket${labels({ ...base, le })} ${h.counts[i]}`));
+        out.push(`mesh_response_latency_ms_bucket${labels({ ...base, le: '+Inf' })} ${h.n}`);
+        out.push(`mesh_response_latency_ms_sum${labels(base)} ${h.sum.toFixed(3)}`);
+        out.push(`mesh_response_latency_ms_count${labels(base)} ${h.n}`);
+      }
+      out.push('# HELP mesh_route_failures_total Calls refused before routing.', '# TYPE mesh_route_failures_total counter');
+      for (const [reason, n] of routeFailures) out.push(`mesh_route_failures_total${labels({ reason })} ${n}`);
+      out.push('# HELP mesh_endpoint_ready 1 while the endpoint is in the rotation.', '# TYPE mesh_endpoint_ready gauge');
+      for (const g of gauges) out.push(`mesh_endpoint_ready${labels({ service: g.service, endpoint: g.endpoint, pod: g.pod })} ${g.ready ? 1 : 0}`);
+      out.push('# HELP mesh_endpoint_inflight Calls in flight on the endpoint.', '# TYPE mesh_endpoint_inflight gauge');
+      for (const g of gauges) out.push(`mesh_endpoint_inflight${labels({ service: g.service, endpoint: g.endpoint, pod: g.pod })} ${g.inflight}`);
+      out.push('# HELP mesh_endpoint_rtt_ms Peak-EWMA latency estimate the balancer uses.', '# TYPE mesh_endpoint_rtt_ms gauge');
+      for (const g of gauges) out.push(`mesh_endpoint_rtt_ms${labels({ service: g.service, endpoint: g.endpoint, pod: g.pod })} ${g.rttMs.toFixed(3)}`);
+      return out.join('\n') + '\n';
+    },
+  };
+}

@@ -1,0 +1,154 @@
+// The routing table: which endpoints each Service has and which split is in force for each
+// apex. Immutable: a change builds a new table and the mesh swaps one reference, so a call
+// routes against exactly one table and calls in flight never see a half-made change.
+
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { isSplitManifest, pickBackend, splitFromManifest, SplitError, type Split } from '../../lib/split.ts';
+
+export interface Endpoint {
+  /** host:port the proxy dials. */
+  address: string;
+  /** Pod name, for labels and /config (a replica's identity; the address is the key). */
+  pod: string;
+}
+
+export interface RoutingTable {
+  readonly services: ReadonlyMap<string, readonly Endpoint[]>;
+  /** apex -> split in force. */
+  readonly splits: ReadonlyMap<string, Split>;
+}
+
+/** Refused input; the message is one line fit to show a user. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function emptyTable(): RoutingTable {
+  return { services: new Map(), splits: new Map() };
+}
+
+const ADDRESS_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/** Check an endpoint table as JSON gives it: `{ "server-v1": [{ "address": "127.0.0.1:P", "pod": "x" }] }`. */
+export function parseServices(json: unknown, where = 'services'): Map<string, Endpoint[]> {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ConfigError(`${where} must be an object of service name -> list of endpoints`);
+  }
+  const out = new Map<string, Endpoint[]>();
+  for (const [name, list] of Object.entries(json)) {
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new ConfigError(`${where}: ${JSON.stringify(name)} is not a service name`);
+    if (!Array.isArray(list)) throw new ConfigError(`${where}.${name} must be a list of endpoints`);
+    const seen = new Set<string>();
+    out.set(
+      name,
+      list.map((e: unknown, i) => {
+        const at = `${where}.${name}[${i}]`;
+        if (typeof e !== 'object' || e === null) throw new ConfigError(`${at} must be {address, pod}`);
+        const { address, pod } = e as Record<string, unknown>;
+        if (typeof address !== 'string' || !ADDRESS_RE.test(address)) throw new ConfigError(`${at}.address must be host:port, got ${JSON.stringify(address)}`);
+        const port = Number(ADDRESS_RE.exec(address)![1]);
+        if (port < 1 || port > 65535) throw new ConfigError(`${at}.address port ${port} is out of range`);
+        if (pod !== undefined && (typeof pod !== 'string' || pod === '')) throw new ConfigError(`${at}.pod must be a non-empty string`);
+        if (seen.has(address)) throw new ConfigError(`${at}: ${address} is listed twice`);
+        seen.add(address);
+        return { address, pod: (pod as string | undefined) ?? address };
+      }),
+    );
+  }
+  return out;
+}
+
+/** A new table with this endpoint table; refused if a split in force would lose a service. */
+export function withServices(table: RoutingTable, services: ReadonlyMap<string, readonly Endpoint[]>): RoutingTable {
+  for (const split of table.splits.values()) {
+    for (const name of [split.apex, ...split.backends.map((b) => b.service)]) {
+      if (!services.has(name)) throw new ConfigError(`service ${name} is used by the split for ${split.apex} and cannot be removed`);
+    }
+  }
+  return { services, splits: table.splits };
+}
+
+/** The split documents in a YAML text (TrafficSplit, GRPCRoute); other kinds are skipped. */
+function splitDocs(yamlText: string): Array<{ obj: Record<string, unknown>; label: string }> {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(yamlText, { prettyErrors: false, lineCounter: lines });
+  // parseAllDocuments returns an EmptyStream (no docs) for empty input.
+  const list = Array.isArray(docs) ? docs : [];
+  const out: Array<{ obj: Record<string, unknown>; label: string }> = [];
+  list.forEach((doc, i) => {
+    const err = doc.errors[0];
+    if (err) {
+      const pos = lines.linePos(err.pos[0]);
+      throw new ConfigError(`broken YAML at line ${pos.line}, column ${pos.col}: ${err.message.split('\n')[0]}`);
+    }
+    const obj: unknown = doc.toJS();
+    if (!isSplitManifest(obj)) return;
+    const o = obj as Record<string, unknown>;
+    const name = (o.metadata as { name?: unknown } | undefined)?.name;
+    out.push({ obj: o, label: `document ${i + 1} (${String(o.kind)}${typeof name === 'string' ? `/${name}` : ''})` });
+  });
+  if (out.length === 0) throw new ConfigError('no TrafficSplit or GRPCRoute in the input');
+  return out;
+}
+
+/** Parse, check and apply every split in `yamlText` at once, or refuse all of it. */
+export function applyManifests(table: RoutingTable, yamlText: string): { table: RoutingTable; applied: Split[] } {
+  const known = new Set(table.services.keys());
+  const applied: Split[] = [];
+  for (const { obj, label } of splitDocs(yamlText)) {
+    let split: Split;
+    try {
+      split = splitFromManifest(obj, known);
+    } catch (e) {
+      if (e instanceof SplitError) throw new ConfigError(`${label}: ${e.message}`);
+      throw e;
+    }
+    if (!known.has(split.apex)) throw new ConfigError(`${label}: apex service ${split.apex} is not a known service (known: ${[...known].join(', ')})`);
+    if (applied.some((s) => s.apex === split.apex)) throw new ConfigError(`${label}: a second split for ${split.apex} in the same input`);
+    applied.push(split);
+  }
+  const splits = new Map(table.splits);
+  for (const s of applied) splits.set(s.apex, s);
+  return { table: { services: table.services, splits }, applied };
+}
+
+/** Remove the splits named in `yamlText` (matched by kind and metadata.name), like kubectl delete. */
+export function deleteManifests(table: RoutingTable, yamlText: string): { table: RoutingTable; deleted: Split[] } {
+  const splits = new Map(table.splits);
+  const deleted: Split[] = [];
+  for (const { obj, label } of splitDocs(yamlText)) {
+    const name = (obj.metadata as { name?: unknown } | undefined)?.name;
+    const hit = [...splits.values()].find((s) => s.kind === obj.kind && s.name === name);
+    if (!hit) throw new ConfigError(`${label}: no such split in force`);
+    splits.delete(hit.apex);
+    deleted.push(hit);
+  }
+  return { table: { services: table.services, splits }, deleted };
+}
+
+/** The Service an authority names: `server`, `server:50051` or `server.ns.svc.cluster.local:50051`. */
+export function serviceForAuthority(table: RoutingTable, authority: string): string | undefined {
+  let host = authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority;
+  const colon = host.lastIndexOf(':');
+  if (!host.startsWith('[') && colon >= 0) host = host.slice(0, colon);
+  host = host.toLowerCase();
+  if (table.services.has(host)) return host;
+  const dot = host.indexOf('.');
+  if (dot > 0 && table.services.has(host.slice(0, dot))) return host.slice(0, dot);
+  return undefined;
+}
+
+export type Route =
+  | { ok: true; apex: string; backend: string; endpoints: readonly Endpoint[] }
+  | { ok: false; message: string };
+
+/** Authority -> apex -> backend by the split's weights (or the apex itself) -> its endpoints. */
+export function route(table: RoutingTable, authority: string, r: number): Route {
+  const apex = serviceForAuthority(table, authority);
+  if (apex === undefined) {
+    return { ok: false, message: `unknown service ${JSON.stringify(authority)} (known: ${[...table.services.keys()].join(', ')})` };
+  }
+  const split = table.splits.get(apex);
+  const backend = split ? pickBackend(split, r) : apex;
+  return { ok: true, apex, backend, endpoints: table.services.get(backend) ?? [] };
+}
