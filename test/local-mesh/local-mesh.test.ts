@@ -1,0 +1,86 @@
+// local-mesh as a reader uses it: up, apply, status, logs, endpoints, delete, down, against
+// real processes, with its state in a temp folder.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseSummaryLine } from '../../lib/summary.ts';
+
+const run = promisify(execFile);
+const CLI = join(import.meta.dirname, '..', '..', 'scripts', 'local-mesh.mjs');
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+test('up, apply, status, logs, endpoints, delete and down', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'local-mesh-'));
+  const env = { ...process.env, LOCAL_MESH_DIR: dir };
+  const lm = async (...args: string[]) => {
+    try {
+      const r = await run(process.execPath, [CLI, ...args], { env, timeout: 60_000 });
+      return { code: 0, out: r.stdout, err: r.stderr };
+    } catch (e) {
+      const x = e as { code: number; stdout: string; stderr: string };
+      return { code: x.code, out: x.stdout, err: x.stderr };
+    }
+  };
+  let pids: number[] = [];
+  try {
+    assert.match((await lm('down')).out, /nothing to stop/);
+    const up = await lm('up');
+    assert.equal(up.code, 0, up.err);
+    const status = JSON.parse((await lm('status', '--json')).out);
+    pids = status.processes.map((p: { pid: number }) => p.pid);
+    assert.equal(status.processes.length, 8, 'six server replicas, the mesh, the client');
+    assert.ok(status.processes.every((p: { alive: boolean }) => p.alive));
+    assert.deepEqual(status.splits, []);
+    assert.match((await lm('up')).out, /already up/);
+
+    const eps = (await lm('endpoints', 'server-v2')).out.trim();
+    assert.match(eps, /^ipv4:127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+$/);
+
+    const split = join(dir, 'split.yaml');
+    writeFileSync(split, 'apiVersion: split.smi-spec.io/v1alpha2\nkind: TrafficSplit\nmetadata:\n  name: server-split\nspec:\n  service: server\n  backends:\n    - service: server-v2\n      weight: 1\n');
+    const applied = await lm('apply', '-f', split);
+    assert.equal(applied.code, 0, applied.err);
+    assert.match(applied.out, /TrafficSplit\/server-split configured: server -> server-v2 1/);
+    const appliedAt = Date.now();
+
+    // Wait for a summary window that began after the apply: all v2.
+    const deadline = Date.now() + 20_000;
+    let seen;
+    while (Date.now() < deadline && !seen) {
+      const lines = (await lm('logs', '--json', 'client')).out.split('\n');
+      seen = lines.map(parseSummaryLine).find((s) => s && Date.parse(s.ts) - s.intervalMs > appliedAt);
+      if (!seen) await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.ok(seen, 'a summary after the apply');
+    assert.deepEqual(Object.keys(seen.byVersion), ['v2']);
+    assert.match((await lm('logs', 'client')).out, /^summary .*\| v2=\d+ \(100\.0%\)/m);
+
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, readFileSync(split, 'utf8').replace('server-v2', 'server-v9'));
+    const refused = await lm('apply', '-f', bad);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /^local-mesh: .*bad\.yaml: .*server-v9 is not a known service\n$/);
+    assert.match((await lm('status')).out, /splits: server -> server-v2 1/);
+
+    assert.match((await lm('delete', '-f', split)).out, /deleted/);
+    assert.equal((await lm('apply')).code, 2);
+  } finally {
+    const down = await lm('down');
+    assert.match(down.out, /stopped 8 processes/);
+    assert.deepEqual(pids.filter(pidAlive), [], 'every process up started is gone');
+    assert.equal(existsSync(join(dir, 'state.json')), false);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
