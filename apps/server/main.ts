@@ -1,6 +1,7 @@
 // `npm run server`: the demo server configured by env. One start-up line on stdout:
 //   server v1 pod <pod> listening on <host>:<port> (...)
 // SIGTERM/SIGINT: drain within GRACE_MS and exit 0. Bad env: one line on stderr, exit 2.
+import * as grpc from '@grpc/grpc-js';
 import { readConfigOrExit } from '../../lib/config.ts';
 import { readServerConfig } from './config.ts';
 import { startServer, type RunningServer } from './server.ts';
@@ -16,9 +17,14 @@ function faultNote(): string {
   return parts.length ? `faults: ${parts.join(', ')}` : 'no faults';
 }
 
+// grpc-js logs its own line when binding fails; ours says the same with the address, so mute it
+// for the bind alone (unless GRPC_VERBOSITY asks for its logs).
+const muteBind = !process.env.GRPC_VERBOSITY;
+if (muteBind) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 let running: RunningServer;
 try {
   running = await startServer(opts);
+  if (muteBind) grpc.setLogVerbosity(grpc.logVerbosity.ERROR);
 } catch (err) {
   process.stderr.write(`server: cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}\n`);
   process.exit(1);
