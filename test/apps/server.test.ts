@@ -121,3 +121,32 @@ test('faults: errorRate 1 fails every call with the chosen code, after the added
     c.close();
   });
 });
+
+test('MAX_CONNECTION_AGE_MS: connections are replaced under traffic without failing calls', async () => {
+  await withServer({ maxConnectionAgeMs: 150, latencyMs: 20 }, async (addr) => {
+    const c = new Greeter(addr, grpc.credentials.createInsecure());
+    const ch = c.getChannel();
+    let readies = 0;
+    let watching = true;
+    const watch = (state: grpc.connectivityState) => {
+      if (!watching) return;
+      ch.watchConnectivityState(state, Date.now() + 5000, () => {
+        const now = ch.getConnectivityState(false);
+        if (now === grpc.connectivityState.READY) readies += 1;
+        watch(now);
+      });
+    };
+    watch(ch.getConnectivityState(true));
+    const calls: Promise<HelloReply>[] = [];
+    const until = Date.now() + 700;
+    while (Date.now() < until) {
+      calls.push(unary<HelloReply>(c, 'SayHello', { name: 'age' }));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const replies = await Promise.all(calls);
+    watching = false;
+    assert.ok(replies.length > 50);
+    assert.ok(readies >= 2, `the connection was replaced (${readies} READY transitions)`);
+    c.close();
+  });
+});
