@@ -1,0 +1,156 @@
+// Reading tutorial.md and the manifests for the tutorial's tests: the fenced blocks (with
+// their line, language and target), the shell words of the run blocks, and every object in
+// deploy/ and the Dockerfile's stages. Small on purpose: the runner has the real document
+// model; these tests only need to see names.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { marked, type Token, type Tokens } from 'marked';
+import { parseAllDocuments } from 'yaml';
+import { DockerfileParser } from 'dockerfile-ast';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const TUTORIAL = join(ROOT, 'tutorial.md');
+
+export interface Block {
+  /** 1-based line of the opening fence. */
+  line: number;
+  lang: string;
+  /** The raw text inside braces after the language, if any. */
+  info: string;
+  target?: 'local' | 'kind';
+  file?: string;
+  text: string;
+}
+
+export function readTutorial(): string {
+  return readFileSync(TUTORIAL, 'utf8');
+}
+
+/** Every fenced block, in order, nested ones included. */
+export function blocks(markdown: string): Block[] {
+  const out: Block[] = [];
+  let offset = 0;
+  const visit = (tokens: Token[], top: boolean) => {
+    for (const t of tokens) {
+      if (t.type === 'code' && (t as Tokens.Code).codeBlockStyle !== 'indented') {
+        const code = t as Tokens.Code;
+        const at = top ? offset : markdown.indexOf(code.raw.trimStart(), 0);
+        const line = markdown.slice(0, Math.max(at, 0)).split('\n').length + leadingNewlines(code.raw);
+        const [lang = '', ...rest] = (code.lang ?? '').trim().split(/\s+/);
+        const info = rest.join(' ').replace(/^\{|\}$/g, '');
+        const target = /(?:^|\s)target=(local|kind)(?:\s|$)/.exec(info)?.[1] as Block['target'];
+        const file = /(?:^|\s)file=(\S+)/.exec(info)?.[1];
+        out.push({ line, lang: lang.toLowerCase(), info, ...(target ? { target } : {}), ...(file ? { file } : {}), text: code.text });
+      }
+      const nested = (t as { tokens?: Token[] }).tokens ?? (t as { items?: Token[] }).items;
+      if (nested) visit(nested, false);
+      if (top) offset += t.raw.length;
+    }
+  };
+  visit(marked.lexer(markdown), true);
+  return out;
+}
+
+function leadingNewlines(raw: string): number {
+  return raw.length - raw.replace(/^\n+/, '').length;
+}
+
+export const isRun = (b: Block) => ['sh', 'bash', 'shell'].includes(b.lang);
+
+/** Run blocks for a target: those without a target, and those for it. */
+export function runBlocks(all: Block[], target: 'local' | 'kind'): Block[] {
+  return all.filter((b) => isRun(b) && (b.target === undefined || b.target === target));
+}
+
+/**
+ * The shell commands of a block as word lists: continuation lines joined, comments dropped,
+ * split on `|`, `;`, `&&`, `||` and newlines, quotes removed. Good enough for the plain
+ * commands a tutorial shows; not a shell parser.
+ */
+export function commands(text: string): string[][] {
+  const joined = text.replace(/\\\n/g, ' ');
+  const cmds: string[][] = [];
+  for (const line of joined.split('\n')) {
+    let words: string[] = [];
+    let word = '';
+    let inWord = false;
+    let quote: string | null = null;
+    const flush = () => {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    };
+    const end = () => {
+      flush();
+      if (words.length) cmds.push(words);
+      words = [];
+    };
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i]!;
+      if (quote) {
+        if (c === quote) quote = null;
+        else word += c;
+        continue;
+      }
+      if (c === '"' || c === "'") {
+        quote = c;
+        inWord = true;
+        continue;
+      }
+      if (c === '#' && !inWord) break;
+      if (c === ' ' || c === '\t') {
+        flush();
+        continue;
+      }
+      if (c === '|' || c === ';' || c === '&') {
+        end();
+        continue;
+      }
+      word += c;
+      inWord = true;
+    }
+    end();
+  }
+  return cmds;
+}
+
+// ---- manifests -------------------------------------------------------------------------
+
+export type Obj = Record<string, any>;
+
+export interface Manifest {
+  file: string;
+  obj: Obj;
+}
+
+/** Every object in every YAML file under deploy/, with the file it came from (relative). */
+export function manifests(): Manifest[] {
+  const out: Manifest[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory()) walk(rel);
+      else if (/\.ya?ml$/.test(e.name)) {
+        for (const doc of parseAllDocuments(readFileSync(join(ROOT, rel), 'utf8'))) {
+          if (doc.errors.length) throw new Error(`${rel}: ${doc.errors[0]!.message.split('\n')[0]}`);
+          const obj = doc.toJS() as Obj | null;
+          if (obj && typeof obj === 'object') out.push({ file: rel, obj });
+        }
+      }
+    }
+  };
+  walk('deploy');
+  return out;
+}
+
+export function named(all: Manifest[], kind: string): Map<string, Manifest> {
+  return new Map(all.filter((m) => m.obj.kind === kind).map((m) => [String(m.obj.metadata?.name), m]));
+}
+
+/** The Dockerfile's build stages (FROM ... AS name). */
+export function dockerStages(): string[] {
+  const df = DockerfileParser.parse(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+  return df.getFROMs().map((f) => f.getBuildStage()).filter((s): s is string => typeof s === 'string');
+}
