@@ -303,3 +303,19 @@ test('the local track ends with down in an always block, the kind track with the
     assert.match(bg[0]!.info, /ready="[^"]+"/, `${where(bg[0]!)}: a background block needs ready=`);
   }
 });
+
+test('the summary lines shown in README.md and tutorial.md are real ones', async () => {
+  const { parseSummaryLine, formatSummary } = await import('../../lib/summary.ts');
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const shown = [...readme.split('\n'), ...md.split('\n')].filter((l) => /^summary \d|^\{"ts"/.test(l));
+  assert.ok(shown.length >= 3, 'expected example lines in README.md and tutorial.md');
+  for (const line of shown) {
+    const s = parseSummaryLine(line);
+    assert.ok(s, `not a summary line: ${line}`);
+    // Written back in its own format, it is the same line: the example is what the client prints.
+    assert.equal(formatSummary(s!, line.startsWith('{') ? 'json' : 'text'), line);
+  }
+  // README's text and json examples describe the same interval.
+  const [text, json] = readme.split('\n').filter((l) => /^summary \d|^\{"ts"/.test(l)).map((l) => parseSummaryLine(l));
+  assert.deepEqual(text, json);
+});
