@@ -9,14 +9,24 @@ export interface Estimate {
   stamp: number;
   /** Requests dispatched and not yet finished. */
   inflight: number;
+  /** Time constant of the decay, ms. */
+  decayMs: number;
+}
+
+export interface EwmaOptions {
+  /** Estimate before anything is observed, ms. */
+  defaultRttMs: number;
+  /** How fast old samples (and peaks) fade, ms. */
+  decayMs: number;
 }
 
 /** linkerd2-proxy's defaults: 30 ms before anything is observed, 10 s decay. */
 export const DEFAULT_RTT_MS = 30;
 export const DECAY_MS = 10_000;
+export const DEFAULT_EWMA: EwmaOptions = { defaultRttMs: DEFAULT_RTT_MS, decayMs: DECAY_MS };
 
-export function newEstimate(now: number, rttMs = DEFAULT_RTT_MS): Estimate {
-  return { rttMs, stamp: now, inflight: 0 };
+export function newEstimate(now: number, rttMs = DEFAULT_RTT_MS, decayMs = DECAY_MS): Estimate {
+  return { rttMs, stamp: now, inflight: 0, decayMs };
 }
 
 /**
@@ -27,7 +37,7 @@ export function observe(e: Estimate, rttMs: number, now: number): void {
   if (rttMs > e.rttMs) {
     e.rttMs = rttMs;
   } else {
-    const decay = Math.exp(-Math.max(0, now - e.stamp) / DECAY_MS);
+    const decay = Math.exp(-Math.max(0, now - e.stamp) / e.decayMs);
     e.rttMs = e.rttMs * decay + rttMs * (1 - decay);
   }
   e.stamp = now;

@@ -6,7 +6,7 @@ import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Str
 import type { AddressInfo } from 'node:net';
 import type { Split } from '../../lib/split.ts';
 import { startAdmin } from './admin.ts';
-import { observe, pickP2C } from './balancer.ts';
+import { DEFAULT_EWMA, observe, pickP2C, type EwmaOptions } from './balancer.ts';
 import { forward, GRPC, respondGrpcError } from './forwarder.ts';
 import { createMetrics, type CallKey, type EndpointGauge } from './metrics.ts';
 import {
@@ -44,6 +44,8 @@ export interface MeshOptions {
   /** Initial TrafficSplit / GRPCRoute YAML. */
   manifests?: string;
   limits?: Partial<Limits>;
+  /** Peak-EWMA tuning; linkerd2-proxy's defaults (30 ms, 10 s) unless given. */
+  ewma?: Partial<EwmaOptions>;
   log?: (line: string) => void;
 }
 
@@ -67,7 +69,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.log ?? (() => {});
   const metrics = createMetrics();
-  const pool = createPool({ log, settings: { maxHeaderListSize: limits.maxHeaderListSize } });
+  const pool = createPool({ log, settings: { maxHeaderListSize: limits.maxHeaderListSize }, ewma: { ...DEFAULT_EWMA, ...opts.ewma } });
 
   // The one mutable reference: every change builds a new table and swaps it here.
   let table: RoutingTable = withServices(emptyTable(), parseServices(opts.services));

@@ -5,7 +5,7 @@
 
 import http2, { type ClientHttp2Session } from 'node:http2';
 import net from 'node:net';
-import { newEstimate, DEFAULT_RTT_MS, type Estimate } from './balancer.ts';
+import { DEFAULT_EWMA, newEstimate, type Estimate, type EwmaOptions } from './balancer.ts';
 
 export type UpstreamState = 'connecting' | 'ready' | 'down';
 
@@ -43,6 +43,7 @@ export interface PoolOptions {
   backoffMaxMs?: number;
   /** SETTINGS we send upstream (e.g. maxHeaderListSize for responses). */
   settings?: http2.Settings;
+  ewma?: EwmaOptions;
   log?: (line: string) => void;
 }
 
@@ -53,6 +54,7 @@ export function createPool(opts: PoolOptions = {}): UpstreamPool {
   const minMs = opts.backoffMinMs ?? 50;
   const maxMs = opts.backoffMaxMs ?? 1000;
   const log = opts.log ?? (() => {});
+  const ewma = opts.ewma ?? DEFAULT_EWMA;
   const upstreams = new Map<string, Upstream>();
   let waiters: Array<() => void> = [];
   let closing = false;
@@ -67,7 +69,7 @@ export function createPool(opts: PoolOptions = {}): UpstreamPool {
   // 30 ms default, which would starve it for tens of seconds beside warm peers at ~1 ms.
   const peerRtt = (except: Upstream): number => {
     const peers = [...upstreams.values()].filter((u) => u !== except && u.state === 'ready');
-    return peers.length ? peers.reduce((n, u) => n + u.estimate.rttMs, 0) / peers.length : DEFAULT_RTT_MS;
+    return peers.length ? peers.reduce((n, u) => n + u.estimate.rttMs, 0) / peers.length : ewma.defaultRttMs;
   };
 
   const dial = (u: Upstream) => {
@@ -88,7 +90,7 @@ export function createPool(opts: PoolOptions = {}): UpstreamPool {
       const wasDown = u.failures > 0 || u.readySince === 0;
       u.state = 'ready';
       u.readySince = performance.now();
-      if (wasDown) u.estimate = newEstimate(u.readySince, peerRtt(u));
+      if (wasDown) u.estimate = newEstimate(u.readySince, peerRtt(u), ewma.decayMs);
       if (u.failures > 0) log(`endpoint ${u.address} is back after ${u.failures} failed dial(s)`);
       u.failures = 0;
       u.lastError = undefined;
@@ -153,7 +155,7 @@ export function createPool(opts: PoolOptions = {}): UpstreamPool {
           address,
           state: 'connecting',
           session: undefined,
-          estimate: newEstimate(performance.now()),
+          estimate: newEstimate(performance.now(), ewma.defaultRttMs, ewma.decayMs),
           failures: 0,
           lastError: undefined,
           readySince: 0,
