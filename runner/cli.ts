@@ -1,0 +1,132 @@
+// Arguments in, options out. Every mistake is one line and exit 2.
+
+import { parseArgs } from 'node:util';
+import { AttributeError, parseDuration, TARGETS, type Target } from './attributes.ts';
+import { UsageError } from './errors.ts';
+
+export interface CliOptions {
+  file: string;
+  target: Target;
+  list: boolean;
+  json: boolean;
+  dryRun: boolean;
+  only?: string;
+  from?: string;
+  yes: boolean;
+  /** Seconds to wait before each section instead of prompting. */
+  pause?: number;
+  timeoutMs: number;
+  keepChanges: boolean;
+  verify: boolean;
+  help: boolean;
+}
+
+export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
+export const HELP = `Usage: node runner.mjs [FILE] [options]
+
+Runs a Markdown tutorial section by section. FILE defaults to tutorial.md.
+Blocks in sh, bash or shell fences run with bash (set -euo pipefail), one process group
+each, in the document's folder; exports and cd carry forward. Other fences are shown.
+
+Fence attributes, in braces after the language:  \`\`\`sh {target=local timeout=2m}
+  target=local|kind      run only on that target (no target: every target)
+  background=true        keep running; log in .tutorial/<name>.log; stopped at the end
+  name=NAME              the background block's name (and log file)
+  ready="REGEX"          background: wait until an output line matches
+  timeout=DURATION       kill the block after it (background: wait this long for ready)
+  skip=true              show, never run
+  always=true            also run at the end of a failed or interrupted run
+  allow-errors=true      the traffic checks may see errors during this block's section
+  file=PATH              yaml fence: merge it into PATH (a stage edit)
+
+Options:
+  --target local|kind    which blocks run (default local)
+  --list                 print sections and the blocks that would run
+  --dry-run              print every block that would run and the diff of each stage edit
+  --json                 with --list or --dry-run: print JSON
+  --only ID              run one section (number or id) with its subsections
+  --from ID              run from that section (number or id) to the end
+  -y, --yes              never pause (also when stdin is not a TTY or CI is set)
+  --pause N              wait N seconds before each section instead of prompting
+  --timeout DURATION     default block timeout, e.g. 90s, 10m (default 10m)
+  --keep-changes         leave files as the stage edits made them
+  --no-verify            skip the traffic checks after sections
+  -h, --help             this text
+
+At a prompt: Enter runs the section, s skips it, q quits.
+Ctrl-C stops the current block and every background block, runs the always blocks,
+puts edited files back and exits 130 (press it again to cut the always blocks short).
+
+Exit codes:
+  0    done
+  1    a block (or a check) failed
+  2    usage or document error
+  130  interrupted (Ctrl-C, or q at a prompt)
+`;
+
+export function parseCli(argv: string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        target: { type: 'string' },
+        list: { type: 'boolean' },
+        json: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        only: { type: 'string' },
+        from: { type: 'string' },
+        yes: { type: 'boolean', short: 'y' },
+        pause: { type: 'string' },
+        timeout: { type: 'string' },
+        'keep-changes': { type: 'boolean' },
+        'no-verify': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.split(/\.\s|\n/, 1)[0]} (see --help)`);
+  }
+  const v = parsed.values;
+  if (parsed.positionals.length > 1) {
+    throw new UsageError(`one document at a time, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);
+  }
+  const target = (v.target ?? 'local') as Target;
+  if (!TARGETS.includes(target)) throw new UsageError(`--target must be ${TARGETS.join(' or ')}, got ${JSON.stringify(v.target)}`);
+  if (v.list && v['dry-run']) throw new UsageError('use --list or --dry-run, not both');
+  if (v.json && !v.list && !v['dry-run']) throw new UsageError('--json goes with --list or --dry-run');
+  if (v.only !== undefined && v.from !== undefined) throw new UsageError('use --only or --from, not both');
+  let pause: number | undefined;
+  if (v.pause !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(v.pause)) throw new UsageError(`--pause takes seconds, got ${JSON.stringify(v.pause)}`);
+    pause = Number(v.pause);
+  }
+  let timeoutMs = DEFAULT_TIMEOUT_MS;
+  if (v.timeout !== undefined) {
+    try {
+      timeoutMs = parseDuration(v.timeout, '--timeout');
+    } catch (e) {
+      if (e instanceof AttributeError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
+  const options: CliOptions = {
+    file: parsed.positionals[0] ?? 'tutorial.md',
+    target,
+    list: v.list ?? false,
+    json: v.json ?? false,
+    dryRun: v['dry-run'] ?? false,
+    yes: v.yes ?? false,
+    timeoutMs,
+    keepChanges: v['keep-changes'] ?? false,
+    verify: !(v['no-verify'] ?? false),
+    help: v.help ?? false,
+  };
+  if (v.only !== undefined) options.only = v.only;
+  if (v.from !== undefined) options.from = v.from;
+  if (pause !== undefined) options.pause = pause;
+  return options;
+}

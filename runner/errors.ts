@@ -1,0 +1,22 @@
+// Errors that end a run with a documented exit code. Anything else is a bug and exits 1.
+
+export const EXIT = {
+  done: 0,
+  failed: 1,
+  usage: 2,
+  interrupted: 130,
+} as const;
+
+/** Bad arguments or a bad document: one line, exit 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+  readonly exitCode = EXIT.usage;
+}
+
+/** A document problem at a known place: message reads `FILE:LINE: what`. */
+export class DocumentError extends UsageError {
+  override name = 'DocumentError';
+  constructor(file: string, line: number, message: string) {
+    super(`${file}:${line}: ${message}`);
+  }
+}

@@ -1,0 +1,63 @@
+// What a run reports. Execute emits these and prints nothing; the UI, and later the
+// traffic observer, subscribe.
+
+import type { Split } from '../lib/split.ts';
+import type { Target } from './attributes.ts';
+import type { Block, Section } from './document.ts';
+import type { BlockResult } from './shell.ts';
+
+export type RunStatus = 'done' | 'failed' | 'interrupted';
+
+export interface Failure {
+  section: Section;
+  /** The block that failed, if a block did (a section check may fail instead). */
+  block: Block | null;
+  /** `FILE:LINE` of the failing line (or of the block when bash did not say). */
+  where: string;
+  /** The source line(s) that failed, or bash's command. */
+  command: string | null;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** Last lines of the block's stderr. */
+  stderrTail: string[];
+  message: string;
+  exitCode: number;
+}
+
+export type RunEvent =
+  | { type: 'run-start'; file: string; target: Target; sections: number }
+  | { type: 'section-start'; section: Section }
+  | { type: 'section-skipped'; section: Section; reason: 'user' }
+  | { type: 'section-end'; section: Section; status: 'done' | 'failed' | 'interrupted' }
+  | { type: 'block-start'; section: Section; block: Block; always: boolean }
+  | { type: 'block-output'; block: Block; stream: 'stdout' | 'stderr'; chunk: Buffer }
+  | { type: 'block-end'; block: Block; result: BlockResult; durationMs: number; output: string }
+  | { type: 'block-skipped'; block: Block; reason: 'target' | 'skip' }
+  | { type: 'stage-applied'; block: Block; file: string; line: number; diff: string; split?: Split }
+  | { type: 'background-started'; block: Block; name: string; pid: number; log: string }
+  | { type: 'background-ready'; block: Block; name: string }
+  | { type: 'background-output'; name: string; stream: 'stdout' | 'stderr'; line: string }
+  | { type: 'background-stopped'; name: string; code: number | null; signal: NodeJS.Signals | null; expected: boolean }
+  | { type: 'files-restored'; files: string[] }
+  | { type: 'run-end'; status: RunStatus; exitCode: number; failure: Failure | null; durationMs: number };
+
+export type Listener = (event: RunEvent) => void;
+
+export interface EventBus {
+  emit(event: RunEvent): void;
+  on(listener: Listener): () => void;
+}
+
+export function createBus(): EventBus {
+  const listeners = new Set<Listener>();
+  return {
+    emit(event) {
+      for (const l of listeners) l(event);
+    },
+    on(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

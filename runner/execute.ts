@@ -1,0 +1,358 @@
+// Walks a Plan: the only part of the runner that starts processes or changes files. It
+// reports through events and prints nothing. Whatever ends the run (success, a failure, an
+// interrupt, a quit at a prompt) the same cleanup runs: background blocks stopped, the
+// `always` blocks not yet run are run, edited files restored, temp files removed.
+
+import type { Split } from '../lib/split.ts';
+import { startBackground, type BackgroundJob } from './background.ts';
+import type { Block, Section } from './document.ts';
+import { DocumentError, EXIT } from './errors.ts';
+import type { EventBus, Failure, RunStatus } from './events.ts';
+import { isActive, type Plan, type PlannedSection } from './plan.ts';
+import { closeSession, createSession, startBlock, type BlockHandle, type BlockResult } from './shell.ts';
+import { createStager, type Stager } from './stage-edit.ts';
+import { unifiedDiff } from './diff.ts';
+
+/**
+ * Runs after a section finished well, with the splits its stage edits applied. Throw to fail
+ * the run: the error's message is reported, its `exitCode` (default 1) becomes the run's.
+ */
+export type AfterSection = (section: Section, appliedSplits: Split[]) => Promise<void>;
+
+export type SectionChoice = 'run' | 'skip' | 'quit';
+
+export interface ExecuteOptions {
+  plan: Plan;
+  bus: EventBus;
+  /** Default block timeout; a block's {timeout=...} wins. */
+  timeoutMs: number;
+  keepChanges: boolean;
+  /** false (--no-verify): the afterSection checks are not called. */
+  verify: boolean;
+  afterSection?: AfterSection[];
+  /** Asked before each section that has something to run (the pause / prompt). */
+  beforeSection?: (section: Section, signal: AbortSignal) => Promise<SectionChoice>;
+  /** First Ctrl-C: stop the current block, clean up, exit 130. */
+  interrupt: AbortSignal;
+  /** Second Ctrl-C: also cut the cleanup's `always` blocks short. */
+  hardInterrupt?: AbortSignal;
+}
+
+export interface RunResult {
+  status: RunStatus;
+  exitCode: number;
+  failure: Failure | null;
+}
+
+const STDERR_TAIL_LINES = 10;
+const KEEP_OUTPUT_BYTES = 1 << 20;
+
+/** Validate every stage edit before anything runs, so a bad edit fails with nothing done. */
+export function preflightStages(plan: Plan): void {
+  const dry = createStager(plan.document, { write: false });
+  for (const { steps } of plan.sections) {
+    for (const step of steps) {
+      if (step.action !== 'stage') continue;
+      try {
+        dry.apply(step.block);
+      } catch (e) {
+        // A file a block creates first can only be checked when the run gets there.
+        if (e instanceof DocumentError && /cannot read \(no such file\)/.test(e.message)) continue;
+        throw e;
+      }
+    }
+  }
+}
+
+export async function execute(options: ExecuteOptions): Promise<RunResult> {
+  const { plan, bus } = options;
+  const doc = plan.document;
+  const started = Date.now();
+  const session = createSession(doc.dir);
+  const stager = createStager(doc, { write: true });
+  const backgrounds: BackgroundJob[] = [];
+  const ran = new Set<Block>();
+  const skippedSections = new Set<Section>();
+  let status: RunStatus = 'done';
+  let failure: Failure | null = null;
+  const expectedStop = new Set<string>();
+
+  const interrupted = () => options.interrupt.aborted;
+  const fail = (f: Failure) => {
+    failure = f;
+    status = 'failed';
+  };
+
+  bus.emit({ type: 'run-start', file: doc.file, target: plan.target, sections: plan.sections.length });
+  try {
+    for (const planned of plan.sections) {
+      if (interrupted()) break;
+      const { section } = planned;
+      if (options.beforeSection && planned.steps.some(isActive)) {
+        const choice = await untilAborted(options.beforeSection(section, options.interrupt), options.interrupt);
+        if (choice === null || interrupted()) break;
+        if (choice === 'quit') {
+          status = 'interrupted';
+          break;
+        }
+        if (choice === 'skip') {
+          skippedSections.add(section);
+          bus.emit({ type: 'section-skipped', section, reason: 'user' });
+          continue;
+        }
+      }
+      bus.emit({ type: 'section-start', section });
+      const splits = await runSection(planned);
+      if (status !== 'done' || interrupted()) {
+        bus.emit({ type: 'section-end', section, status: interrupted() ? 'interrupted' : 'failed' });
+        break;
+      }
+      if (options.verify) {
+        for (const check of options.afterSection ?? []) {
+          try {
+            await check(section, splits);
+          } catch (e) {
+            const err = e as Error & { exitCode?: number };
+            fail(checkFailure(section, err));
+            break;
+          }
+        }
+      }
+      bus.emit({ type: 'section-end', section, status: status === 'done' ? 'done' : 'failed' });
+      if (status !== 'done') break;
+    }
+  } finally {
+    if (interrupted()) status = 'interrupted';
+    await cleanup();
+  }
+  const exitCode =
+    status === 'done' ? EXIT.done : status === 'interrupted' ? EXIT.interrupted : (failure as Failure | null)?.exitCode ?? EXIT.failed;
+  bus.emit({ type: 'run-end', status, exitCode, failure, durationMs: Date.now() - started });
+  return { status, exitCode, failure };
+
+  async function runSection({ section, steps }: PlannedSection): Promise<Split[]> {
+    const splits: Split[] = [];
+    for (const step of steps) {
+      if (interrupted() || status !== 'done') break;
+      const { block } = step;
+      switch (step.action) {
+        case 'skip':
+          bus.emit({ type: 'block-skipped', block, reason: step.reason! });
+          break;
+        case 'show':
+          break;
+        case 'stage': {
+          let edit;
+          try {
+            edit = stager.apply(block);
+          } catch (e) {
+            if (!(e instanceof DocumentError)) throw e;
+            fail({ ...blankFailure(section, block), message: e.message, exitCode: EXIT.usage });
+            break;
+          }
+          bus.emit({
+            type: 'stage-applied',
+            block,
+            file: edit.file,
+            line: block.line,
+            diff: unifiedDiff(edit.file, edit.before, edit.after),
+            ...(edit.split ? { split: edit.split } : {}),
+          });
+          if (edit.split) splits.push(edit.split);
+          break;
+        }
+        case 'run': {
+          const f = await runBlock(section, block, false, options.interrupt);
+          if (f) fail(f);
+          break;
+        }
+        case 'background': {
+          const f = await startBackgroundBlock(section, block);
+          if (f) fail(f);
+          break;
+        }
+      }
+    }
+    return splits;
+  }
+
+  async function runBlock(section: Section, block: Block, always: boolean, stopOn: AbortSignal): Promise<Failure | null> {
+    ran.add(block);
+    bus.emit({ type: 'block-start', section, block, always });
+    const t0 = Date.now();
+    let output = '';
+    let stderr = '';
+    const keep = (s: string) => {
+      if (output.length < KEEP_OUTPUT_BYTES) output += s;
+    };
+    const handle: BlockHandle = startBlock(session, {
+      text: block.text,
+      label: `line-${block.line}`,
+      timeoutMs: block.attrs.timeoutMs ?? options.timeoutMs,
+      saveState: true,
+      onStdout: (chunk) => {
+        keep(chunk.toString('utf8'));
+        bus.emit({ type: 'block-output', block, stream: 'stdout', chunk });
+      },
+      onStderr: (chunk) => {
+        const s = chunk.toString('utf8');
+        keep(s);
+        stderr = (stderr + s).slice(-16_384);
+        bus.emit({ type: 'block-output', block, stream: 'stderr', chunk });
+      },
+    });
+    const onStop = () => handle.stop();
+    stopOn.addEventListener('abort', onStop);
+    if (stopOn.aborted) handle.stop();
+    const result = await handle.done;
+    stopOn.removeEventListener('abort', onStop);
+    bus.emit({ type: 'block-end', block, result, durationMs: Date.now() - t0, output });
+    if (result.code === 0) return null;
+    if (stopOn.aborted) return null; // interrupted, not failed
+    return blockFailure(section, block, result, stderr);
+  }
+
+  async function startBackgroundBlock(section: Section, block: Block): Promise<Failure | null> {
+    ran.add(block);
+    bus.emit({ type: 'block-start', section, block, always: false });
+    const job = startBackground(session, block, {
+      readyTimeoutMs: block.attrs.timeoutMs ?? options.timeoutMs,
+      onLine: (stream, line) => bus.emit({ type: 'background-output', name: job.name, stream, line }),
+    });
+    backgrounds.push(job);
+    bus.emit({ type: 'background-started', block, name: job.name, pid: job.pid, log: job.log });
+    job.exited.then((r) => {
+      bus.emit({ type: 'background-stopped', name: job.name, code: r.code, signal: r.signal, expected: expectedStop.has(job.name) });
+    });
+    try {
+      const ok = await untilAborted(job.ready.then(() => true), options.interrupt);
+      if (ok) bus.emit({ type: 'background-ready', block, name: job.name });
+      return null;
+    } catch (e) {
+      return {
+        ...blankFailure(section, block),
+        message: `background block ${job.name} did not get ready: ${(e as Error).message}`,
+      };
+    }
+  }
+
+  async function cleanup(): Promise<void> {
+    await Promise.all(
+      backgrounds.map((j) => {
+        expectedStop.add(j.name);
+        return j.stop();
+      }),
+    );
+    if (status !== 'done') {
+      // After an interrupt it takes a second Ctrl-C to cut cleanup short; after a failure, one.
+      const hard =
+        status === 'interrupted'
+          ? (options.hardInterrupt ?? new AbortController().signal)
+          : AbortSignal.any([options.interrupt, options.hardInterrupt ?? new AbortController().signal]);
+      for (const { section, steps } of plan.sections) {
+        if (skippedSections.has(section)) continue;
+        for (const { block, action } of steps) {
+          if (hard.aborted) break;
+          if (action !== 'run' || !block.attrs.always || ran.has(block)) continue;
+          // Its failure is reported but the run's outcome stays what it was.
+          await runBlock(section, block, true, hard);
+        }
+      }
+    }
+    if (!options.keepChanges) {
+      const files = stager.restore();
+      if (files.length > 0) bus.emit({ type: 'files-restored', files });
+    }
+    closeSession(session);
+  }
+
+  function blankFailure(section: Section, block: Block | null): Failure {
+    return {
+      section,
+      block,
+      where: `${doc.file}:${block?.line ?? section.line}`,
+      command: null,
+      code: null,
+      signal: null,
+      timedOut: false,
+      stderrTail: [],
+      message: '',
+      exitCode: EXIT.failed,
+    };
+  }
+
+  function blockFailure(section: Section, block: Block, r: BlockResult, stderr: string): Failure {
+    const lines = block.text.split('\n');
+    let command: string | null = null;
+    let where = `${doc.file}:${block.line}`;
+    if (r.failedLine !== null && r.failedLine <= lines.length) {
+      where = `${doc.file}:${block.line + r.failedLine}`;
+      command = logicalLine(lines, r.failedLine - 1);
+    } else if (r.failedCommand) {
+      command = r.failedCommand;
+    }
+    const how = r.timedOut
+      ? `timed out after ${formatMs(block.attrs.timeoutMs ?? options.timeoutMs)}`
+      : r.signal
+        ? `was killed by ${r.signal}`
+        : `exited with code ${r.code}`;
+    const tail = stderr
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(-STDERR_TAIL_LINES);
+    return {
+      section,
+      block,
+      where,
+      command,
+      code: r.code,
+      signal: r.signal,
+      timedOut: r.timedOut,
+      stderrTail: tail,
+      message: `block ${how}`,
+      exitCode: EXIT.failed,
+    };
+  }
+
+  function checkFailure(section: Section, err: Error & { exitCode?: number }): Failure {
+    return {
+      ...blankFailure(section, null),
+      message: err.message,
+      exitCode: typeof err.exitCode === 'number' ? err.exitCode : EXIT.failed,
+    };
+  }
+}
+
+/** The source line at `i`, joined with its backslash continuations. */
+function logicalLine(lines: string[], i: number): string {
+  let start = i;
+  while (start > 0 && lines[start - 1]!.endsWith('\\')) start--;
+  let end = i;
+  while (end < lines.length - 1 && lines[end]!.endsWith('\\')) end++;
+  return lines.slice(start, end + 1).join('\n');
+}
+
+function formatMs(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** The promise's value, or null as soon as the signal aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return Promise.resolve(null);
+  return new Promise<T | null>((resolve, reject) => {
+    const onAbort = () => resolve(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

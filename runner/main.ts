@@ -1,0 +1,142 @@
+// Wires the pieces: arguments → document → plan → (print | execute), with the UI listening
+// and Ctrl-C turned into an orderly stop. Returns the exit code; runner.mjs exits with it.
+
+import { readDocument, type Block, type Section } from './document.ts';
+import { parseCli, HELP } from './cli.ts';
+import { unifiedDiff } from './diff.ts';
+import { EXIT, UsageError } from './errors.ts';
+import { createBus, type Listener } from './events.ts';
+import { execute, preflightStages, type AfterSection, type SectionChoice } from './execute.ts';
+import { pauseMode, readAnswer, sleep } from './pause.ts';
+import { makePlan, planToJson, type Plan } from './plan.ts';
+import { createStager } from './stage-edit.ts';
+import { createUi, type Ui } from './ui.ts';
+
+export interface Hooks {
+  /** Checks run after each section (skipped with --no-verify); see execute.ts. */
+  afterSection?: AfterSection[];
+  /** More subscribers to run events, next to the UI. */
+  listeners?: Listener[];
+}
+
+export async function main(argv: string[], hooks: Hooks = {}): Promise<number> {
+  const ui = createUi(process.stdout, process.stderr, process.env);
+  try {
+    return await run(argv, ui, hooks);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      ui.error(e.message);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
+  const options = parseCli(argv);
+  if (options.help) {
+    process.stdout.write(HELP);
+    return EXIT.done;
+  }
+  const document = readDocument(options.file);
+  const plan = makePlan(document, {
+    target: options.target,
+    ...(options.only !== undefined ? { only: options.only } : {}),
+    ...(options.from !== undefined ? { from: options.from } : {}),
+  });
+
+  if (options.list) {
+    if (options.json) ui.json(planToJson(plan));
+    else ui.list(plan);
+    return EXIT.done;
+  }
+  if (options.dryRun) {
+    const diffs = stageDiffs(plan);
+    if (options.json) ui.json(planToJson(plan, diffs));
+    else ui.dryRun(plan, diffs);
+    return EXIT.done;
+  }
+
+  preflightStages(plan);
+
+  const bus = createBus();
+  bus.on((e) => ui.onEvent(e));
+  for (const l of hooks.listeners ?? []) bus.on(l);
+
+  const soft = new AbortController();
+  const hard = new AbortController();
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      ui.note('interrupted: stopping blocks, running always blocks, restoring files (Ctrl-C again to skip always blocks)');
+      soft.abort();
+    } else if (interrupts === 2) {
+      hard.abort();
+    } else {
+      // Edited files are put back by the stager's exit hook.
+      process.exit(EXIT.interrupted);
+    }
+  };
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
+
+  const mode = pauseMode(options, process.stdin.isTTY === true, process.env);
+  const beforeSection =
+    mode.kind === 'none'
+      ? undefined
+      : async (section: Section, signal: AbortSignal): Promise<SectionChoice> => {
+          ui.sectionIntro(section);
+          if (mode.kind === 'sleep') {
+            ui.waiting(mode.seconds);
+            await sleep(mode.seconds * 1000, signal);
+            return 'run';
+          }
+          ui.prompt();
+          const answer = await readAnswer(process.stdin, signal);
+          ui.promptDone(answer === null ? '' : answer);
+          if (answer === 'interrupt') {
+            onInterrupt();
+            return 'quit';
+          }
+          return answer ?? 'quit';
+        };
+
+  try {
+    const result = await execute({
+      plan,
+      bus,
+      timeoutMs: options.timeoutMs,
+      keepChanges: options.keepChanges,
+      verify: options.verify,
+      afterSection: hooks.afterSection ?? [],
+      ...(beforeSection ? { beforeSection } : {}),
+      interrupt: soft.signal,
+      hardInterrupt: hard.signal,
+    });
+    return result.exitCode;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+  }
+}
+
+/** Each stage edit's diff, applied in memory one after another as the run would. */
+function stageDiffs(plan: Plan): Map<Block, string> {
+  const stager = createStager(plan.document, { write: false });
+  const diffs = new Map<Block, string>();
+  for (const { steps } of plan.sections) {
+    for (const step of steps) {
+      if (step.action !== 'stage') continue;
+      try {
+        const edit = stager.apply(step.block);
+        diffs.set(step.block, unifiedDiff(edit.file, edit.before, edit.after));
+      } catch (e) {
+        // A file an earlier block creates: its diff can only be known when the run gets there.
+        if (!(e instanceof UsageError) || !/cannot read \(no such file\)/.test(e.message)) throw e;
+        diffs.set(step.block, `(${step.block.file} does not exist yet; an earlier block must create it)\n`);
+      }
+    }
+  }
+  return diffs;
+}

@@ -1,0 +1,210 @@
+// Stage edits: a ```yaml {file=...} block is merged into that file. Mappings merge,
+// sequences and scalars replace, a leading `...` (the "rest of the file" elision readers
+// write) is dropped. In a multi-document file the block merges into the document of the
+// same kind (and name, if it says one). The result must still parse and, for a TrafficSplit
+// or GRPCRoute, be a valid split (lib/split.ts). On any error nothing is written.
+// Only the edited document is re-rendered; the rest of the file stays byte for byte.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  isMap,
+  isScalar,
+  LineCounter,
+  parseAllDocuments,
+  parseDocument,
+  type Document as YamlDocument,
+  type Node as YamlNode,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
+import { isSplitManifest, SplitError, splitFromManifest, type Split } from '../lib/split.ts';
+import type { Block, Document } from './document.ts';
+import { DocumentError } from './errors.ts';
+
+export interface StageEdit {
+  /** As written in the block, relative to the document's folder. */
+  file: string;
+  path: string;
+  before: string;
+  after: string;
+  /** Set when the edited document is a TrafficSplit or GRPCRoute. */
+  split: Split | null;
+}
+
+/** Merge a stage block into `current` (the file's text). Throws DocumentError; never writes. */
+export function computeEdit(doc: Pick<Document, 'file' | 'dir'>, block: Block, current: string): StageEdit {
+  const file = block.file!;
+  const at = (line: number, msg: string) => new DocumentError(doc.file, line, msg);
+  const textStart = block.line + 1;
+
+  // The elision line becomes blank so error lines still point into the block.
+  const snippet = block.text.replace(/^(\s*\n)*\s*\.\.\.[ \t]*(?=\n|$)/, (m) => m.replace(/[^\n]/g, ''));
+  const patchCounter = new LineCounter();
+  const patch = parseDocument(snippet, { lineCounter: patchCounter, keepSourceTokens: false });
+  if (patch.errors.length > 0) {
+    const e = patch.errors[0]!;
+    const line = e.linePos ? textStart + e.linePos[0].line - 1 : block.line;
+    throw at(line, `bad YAML in the edit for ${file}: ${firstLine(e.message)}`);
+  }
+  if (!isMap(patch.contents)) throw at(block.line, `the edit for ${file} must be a YAML mapping`);
+  const patchLine = (node: YamlNode | null | undefined): number =>
+    node?.range ? textStart + patchCounter.linePos(node.range[0]).line - 1 : block.line;
+
+  const counter = new LineCounter();
+  const docs = parseAllDocuments(current, { lineCounter: counter });
+  const broken = Array.isArray(docs) ? docs.find((d) => d.errors.length > 0) : undefined;
+  if (broken) {
+    const e = broken.errors[0]!;
+    const where = e.linePos ? `${file}:${e.linePos[0].line}` : file;
+    throw at(block.line, `${where} is not valid YAML before the edit: ${firstLine(e.message)}`);
+  }
+  if (!Array.isArray(docs) || docs.length === 0) throw at(block.line, `${file} holds no YAML document to merge into`);
+
+  const index = pickDocument(docs, patch.toJS() as Record<string, unknown>, file, (m) => at(block.line, m));
+  const target = docs[index]!;
+  mergeMaps(target.contents as YAMLMap, patch.contents);
+
+  // Splice only the edited document back into the text.
+  const start = index === 0 ? 0 : target.range[0];
+  const end = target.range[2];
+  const after = current.slice(0, start) + target.toString() + current.slice(end);
+
+  const reparsed = parseAllDocuments(after);
+  const bad = Array.isArray(reparsed) ? reparsed.find((d) => d.errors.length > 0) : undefined;
+  if (bad || !Array.isArray(reparsed)) {
+    throw at(block.line, `${file} would not parse after the edit: ${firstLine(bad?.errors[0]?.message ?? 'empty')}`);
+  }
+  const edited = reparsed[index]!.toJS() as unknown;
+  let split: Split | null = null;
+  if (isSplitManifest(edited)) {
+    try {
+      split = splitFromManifest(edited);
+    } catch (e) {
+      if (!(e instanceof SplitError)) throw e;
+      const spec = patch.contents.get('spec', true) as YamlNode | undefined;
+      const focus = isMap(spec) ? ((spec.get('backends', true) ?? spec.get('rules', true)) as YamlNode | undefined) : undefined;
+      throw at(patchLine(focus ?? spec ?? patch.contents), `${file}: ${e.message}`);
+    }
+  }
+  return { file, path: path.resolve(doc.dir, file), before: current, after, split };
+}
+
+function pickDocument(
+  docs: YamlDocument.Parsed[],
+  patch: Record<string, unknown>,
+  file: string,
+  fail: (msg: string) => Error,
+): number {
+  const kind = typeof patch.kind === 'string' ? patch.kind : undefined;
+  const meta = patch.metadata as Record<string, unknown> | undefined;
+  const name = typeof meta?.name === 'string' ? meta.name : undefined;
+  const describe = (d: YamlDocument.Parsed) => {
+    const js = d.toJS() as Record<string, any> | null;
+    return `${js?.kind ?? '?'}/${js?.metadata?.name ?? '?'}`;
+  };
+  let candidates = docs.map((d, i) => ({ d, i })).filter(({ d }) => isMap(d.contents));
+  if (kind !== undefined) candidates = candidates.filter(({ d }) => (d.toJS() as Record<string, unknown>).kind === kind);
+  if (name !== undefined && candidates.length > 1) {
+    candidates = candidates.filter(({ d }) => (d.toJS() as any)?.metadata?.name === name);
+  }
+  if (candidates.length === 1) return candidates[0]!.i;
+  const all = docs.map(describe).join(', ');
+  if (candidates.length === 0) {
+    throw fail(`${file} has no ${kind ?? 'mapping'} document${name ? ` named ${name}` : ''} to merge into (it holds ${all})`);
+  }
+  throw fail(`${file} holds several documents (${all}): say which with kind: (and metadata.name) in the edit`);
+}
+
+function keyOf(node: unknown): string {
+  return isScalar(node) ? String(node.value) : String(node);
+}
+
+/** Merge `patch` into `target` in place, keeping the target's comments where nodes are replaced. */
+function mergeMaps(target: YAMLMap, patch: YAMLMap): void {
+  for (const pair of patch.items as Pair<YamlNode, YamlNode | null>[]) {
+    const key = keyOf(pair.key);
+    const existing = (target.items as Pair<YamlNode, YamlNode | null>[]).find((p) => keyOf(p.key) === key);
+    if (!existing) {
+      target.items.push(pair);
+      continue;
+    }
+    const old = existing.value;
+    const next = pair.value;
+    if (isMap(old) && isMap(next)) {
+      mergeMaps(old, next);
+      continue;
+    }
+    if (next && old) {
+      if (!next.comment && old.comment) next.comment = old.comment;
+      if (!next.commentBefore && old.commentBefore) next.commentBefore = old.commentBefore;
+    }
+    existing.value = next;
+  }
+}
+
+function firstLine(s: string): string {
+  return s.split('\n', 1)[0]!.trim();
+}
+
+/**
+ * Applies edits to files and puts them back. Originals are kept the first time a file is
+ * touched; restore() writes them back (and is also hooked to process exit, in case the
+ * runner dies some other way).
+ */
+export interface Stager {
+  apply(block: Block): StageEdit;
+  /** Puts back every file it changed; returns their paths as the blocks wrote them. */
+  restore(): string[];
+}
+
+export function createStager(doc: Pick<Document, 'file' | 'dir'>, options: { write: boolean }): Stager {
+  const originals = new Map<string, { file: string; text: string }>();
+  // In a dry run edits stack up in memory, so a later edit diffs against the earlier one.
+  const overlay = new Map<string, string>();
+  const readCurrent = (block: Block, p: string): string => {
+    const inMemory = overlay.get(p);
+    if (inMemory !== undefined) return inMemory;
+    try {
+      return readFileSync(p, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new DocumentError(doc.file, block.line, `${block.file}: cannot read (${code === 'ENOENT' ? 'no such file' : code})`);
+    }
+  };
+  const restoreSync = (): string[] => {
+    const done: string[] = [];
+    for (const [p, { file, text }] of originals) {
+      try {
+        writeFileSync(p, text);
+        done.push(file);
+      } catch {
+        // Reported by the caller through the returned list.
+      }
+    }
+    originals.clear();
+    return done;
+  };
+  const onExit = () => restoreSync();
+  return {
+    apply(block) {
+      const p = path.resolve(doc.dir, block.file!);
+      const current = readCurrent(block, p);
+      const edit = computeEdit(doc, block, current);
+      if (options.write) {
+        if (!originals.has(p)) {
+          if (originals.size === 0) process.on('exit', onExit);
+          originals.set(p, { file: block.file!, text: current });
+        }
+        writeFileSync(p, edit.after);
+      } else {
+        overlay.set(p, edit.after);
+      }
+      return edit;
+    },
+    restore() {
+      process.off('exit', onExit);
+      return restoreSync();
+    },
+  };
+}

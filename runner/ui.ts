@@ -1,0 +1,284 @@
+// The one place that writes to the terminal: run events, --list, --dry-run, prompts and
+// errors. Colour only on a TTY and never when NO_COLOR is set (https://no-color.org).
+
+import type { Block, Section } from './document.ts';
+import type { Failure, RunEvent } from './events.ts';
+import type { JsonSection, Plan, Step } from './plan.ts';
+import { splitLabel } from '../lib/split.ts';
+
+type Paint = (s: string) => string;
+
+export interface Style {
+  bold: Paint;
+  dim: Paint;
+  red: Paint;
+  green: Paint;
+  yellow: Paint;
+  cyan: Paint;
+}
+
+export function wantsColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  return stream.isTTY === true && env.TERM !== 'dumb';
+}
+
+export function makeStyle(color: boolean): Style {
+  const sgr = (open: number, close: number): Paint => (color ? (s) => `\x1b[${open}m${s}\x1b[${close}m` : (s) => s);
+  return { bold: sgr(1, 22), dim: sgr(2, 22), red: sgr(31, 39), green: sgr(32, 39), yellow: sgr(33, 39), cyan: sgr(36, 39) };
+}
+
+export interface Output {
+  write(s: string | Buffer): unknown;
+  isTTY?: boolean;
+}
+
+export interface Ui {
+  onEvent(event: RunEvent): void;
+  list(plan: Plan): void;
+  dryRun(plan: Plan, diffs: ReadonlyMap<Block, string>): void;
+  json(value: JsonSection[]): void;
+  sectionIntro(section: Section): void;
+  /** Show the prompt line; background output is drawn above it until promptDone. */
+  prompt(): void;
+  promptDone(answer: string): void;
+  waiting(seconds: number): void;
+  note(message: string): void;
+  error(message: string): void;
+}
+
+export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
+  const s = makeStyle(wantsColor(out, env));
+  const e = makeStyle(wantsColor(err, env));
+  const tty = out.isTTY === true;
+  const PROMPT = `${s.bold('Enter')} run · ${s.bold('s')} skip · ${s.bold('q')} quit `;
+  let promptShown = false;
+  // Whether the last foreground output ended a line, so background lines start on their own.
+  let atLineStart = true;
+  let fileName = '';
+
+  const write = (text: string) => {
+    out.write(text);
+    if (text.length > 0) atLineStart = text.endsWith('\n');
+  };
+  const line = (text = '') => {
+    if (!atLineStart) write('\n');
+    write(`${text}\n`);
+  };
+
+  const commandText = (text: string) =>
+    text
+      .split('\n')
+      .map((l, i) => s.cyan(`${i === 0 ? '$' : ' '} ${l}`))
+      .join('\n');
+
+  const where = (block: Block) => `${fileName}:${block.line}`;
+
+  const failureLines = (f: Failure): string[] => {
+    const title = f.section.number === 0 ? f.section.title : `${f.section.number}. ${f.section.title}`;
+    const out = [e.red(e.bold(`✗ failed in section ${title} at ${f.where}`))];
+    if (f.command) out.push(`  command: ${f.command.split('\n').join('\n           ')}`);
+    if (f.message) out.push(`  ${f.message}`);
+    if (f.stderrTail.length > 0) {
+      out.push('  last lines of stderr:');
+      for (const l of f.stderrTail) out.push(`  ${e.dim('│')} ${l}`);
+    }
+    return out;
+  };
+
+  return {
+    onEvent(ev) {
+      switch (ev.type) {
+        case 'run-start':
+          fileName = ev.file;
+          break;
+        case 'section-start': {
+          const { section } = ev;
+          if (section.number === 0) break;
+          line(s.bold(`${'#'.repeat(Math.max(1, section.depth))} ${section.number}. ${section.title}`) + s.dim(`  (${fileName}:${section.line})`));
+          break;
+        }
+        case 'section-skipped':
+          line(s.yellow(`↷ skipped section ${ev.section.number}. ${ev.section.title}`));
+          break;
+        case 'block-start':
+          line(s.dim(`${where(ev.block)}${ev.always ? ' (always)' : ''}${ev.block.kind === 'background' ? ` (background: ${ev.block.name})` : ''}`));
+          line(commandText(ev.block.text));
+          break;
+        case 'block-output':
+          if (ev.stream === 'stdout') {
+            write(ev.chunk.toString('utf8'));
+          } else {
+            // Keep stderr on stderr, but remember where the cursor is if both are the terminal.
+            err.write(ev.chunk);
+            if (err.isTTY && tty) atLineStart = ev.chunk.toString('utf8').endsWith('\n');
+          }
+          break;
+        case 'block-end': {
+          const { result } = ev;
+          const secs = (ev.durationMs / 1000).toFixed(1);
+          if (result.code === 0) line(s.green(`✓ ${secs}s`));
+          else if (result.timedOut) line(s.red(`✗ timed out after ${secs}s`));
+          else line(s.red(`✗ ${result.signal ? `killed by ${result.signal}` : `exit ${result.code}`} after ${secs}s`));
+          break;
+        }
+        case 'block-skipped':
+          line(
+            s.dim(
+              ev.reason === 'target'
+                ? `↷ ${where(ev.block)} skipped: only for target ${ev.block.target}`
+                : `↷ ${where(ev.block)} skipped: {skip=true}`,
+            ),
+          );
+          break;
+        case 'stage-applied': {
+          const split = ev.split ? s.dim(`  split ${ev.split.apex}: ${ev.split.backends.map((b) => `${b.service}=${b.weight}`).join(' ')} (${splitLabel(ev.split)})`) : '';
+          line(`${s.yellow('✎')} ${fileName}:${ev.line} → ${ev.file}${split}`);
+          if (ev.diff) line(s.dim(ev.diff.replace(/\n$/, '')));
+          break;
+        }
+        case 'background-started':
+          line(s.dim(`↳ ${ev.name} started (pid ${ev.pid}), log ${ev.log}`));
+          break;
+        case 'background-ready':
+          line(s.green(`✓ ${ev.name} ready`));
+          break;
+        case 'background-output': {
+          const text = `${s.dim(`[${ev.name}]`)} ${ev.line}`;
+          if (promptShown && tty) {
+            out.write(`\r\x1b[2K${text}\n${PROMPT}`);
+          } else {
+            line(text);
+          }
+          break;
+        }
+        case 'background-stopped':
+          if (!ev.expected) {
+            line(s.yellow(`! background ${ev.name} ended on its own (${ev.signal ?? `exit ${ev.code}`})`));
+          } else {
+            line(s.dim(`■ ${ev.name} stopped`));
+          }
+          break;
+        case 'files-restored':
+          line(s.dim(`↺ restored ${ev.files.length} edited file(s): ${ev.files.join(', ')}`));
+          break;
+        case 'run-end': {
+          const secs = (ev.durationMs / 1000).toFixed(1);
+          if (ev.failure) for (const l of failureLines(ev.failure)) err.write(`${l}\n`);
+          if (ev.status === 'done') line(s.green(s.bold(`✓ done in ${secs}s`)));
+          else if (ev.status === 'interrupted') err.write(e.yellow(`interrupted after ${secs}s (exit ${ev.exitCode})\n`));
+          else err.write(e.red(`run failed after ${secs}s (exit ${ev.exitCode})\n`));
+          break;
+        }
+        case 'section-end':
+          break;
+      }
+    },
+
+    list(plan) {
+      const doc = plan.document;
+      line(s.bold(`${doc.file}`) + s.dim(` (target ${plan.target})`));
+      for (const { section, steps } of plan.sections) {
+        const indent = '  '.repeat(Math.max(0, section.depth - 1));
+        line(`${String(section.number).padStart(3)}  ${indent}${s.bold(section.title)}  ${s.dim(`#${section.id}`)}`);
+        for (const step of steps) {
+          if (!isRunnable(step)) continue;
+          const b = step.block;
+          const lines = b.text.split('\n');
+          const first = b.kind === 'stage' ? `→ ${b.file}` : lines[0]!;
+          const more = b.kind !== 'stage' && lines.length > 1 ? s.dim(` (+${lines.length - 1} line${lines.length > 2 ? "s" : ""})`) : '';
+          line(`     ${indent}  ${s.dim(`line ${String(b.line).padEnd(4)}`)} ${kindLabel(b).padEnd(10)} ${first}${more}`);
+        }
+      }
+    },
+
+    dryRun(plan, diffs) {
+      const doc = plan.document;
+      line(s.bold(`${doc.file}`) + s.dim(` (target ${plan.target}, dry run: nothing is executed)`));
+      for (const { section, steps } of plan.sections) {
+        line();
+        line(s.bold(`${'#'.repeat(Math.max(1, section.depth))} ${section.number}. ${section.title}`) + s.dim(`  #${section.id} (${doc.file}:${section.line})`));
+        for (const step of steps) {
+          const b = step.block;
+          if (step.action === 'show') continue;
+          if (step.action === 'skip') {
+            line(s.dim(`  ${doc.file}:${b.line} skipped (${step.reason === 'target' ? `target ${b.target}` : 'skip=true'})`));
+            continue;
+          }
+          line(s.dim(`  ${doc.file}:${b.line} ${kindLabel(b)}${attrSummary(b)}`));
+          if (b.kind === 'stage') {
+            const diff = diffs.get(b);
+            line(diff ? indentText(diff.replace(/\n$/, ''), '    ') : '    (no change)');
+          } else {
+            line(indentText(b.text, '    '));
+          }
+        }
+      }
+    },
+
+    json(value) {
+      write(`${JSON.stringify(value, null, 2)}\n`);
+    },
+
+    sectionIntro(section) {
+      line();
+      line(s.bold(`${section.number}. ${section.title}`));
+      if (section.intro) line(s.dim(section.intro));
+    },
+
+    prompt() {
+      promptShown = true;
+      if (!atLineStart) write('\n');
+      out.write(PROMPT);
+      atLineStart = false;
+    },
+
+    promptDone(answer) {
+      promptShown = false;
+      write(`${answer}\n`);
+    },
+
+    waiting(seconds) {
+      line(s.dim(`(next section in ${seconds}s)`));
+    },
+
+    note(message) {
+      if (!atLineStart) write('\n');
+      err.write(`${e.yellow(message)}\n`);
+      atLineStart = true;
+    },
+
+    error(message) {
+      if (!atLineStart) write('\n');
+      err.write(`${e.red(`runner: ${message}`)}\n`);
+      atLineStart = true;
+    },
+  };
+}
+
+function isRunnable(step: Step): boolean {
+  return step.action === 'run' || step.action === 'background' || step.action === 'stage';
+}
+
+function kindLabel(b: Block): string {
+  if (b.kind === 'background') return `background`;
+  if (b.kind === 'stage') return 'stage';
+  return b.attrs.always ? 'run always' : 'run';
+}
+
+function attrSummary(b: Block): string {
+  const parts: string[] = [];
+  if (b.kind === 'stage') parts.push(`→ ${b.file}`);
+  if (b.kind === 'background') parts.push(`name=${b.name}`);
+  if (b.attrs.ready !== undefined) parts.push(`ready=/${b.attrs.ready}/`);
+  if (b.attrs.timeoutMs !== undefined) parts.push(`timeout=${b.attrs.timeoutMs / 1000}s`);
+  if (b.target) parts.push(`target=${b.target}`);
+  return parts.length ? ` ${parts.join(' ')}` : '';
+}
+
+function indentText(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l === '' ? '' : prefix + l))
+    .join('\n');
+}
