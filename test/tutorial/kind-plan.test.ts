@@ -1,0 +1,73 @@
+// The kind track cannot run here (no cluster), so its commands are held still instead: the
+// runner's dry run of tutorial.md on kind must equal the checked-in plan. Changing a command
+// without updating kind-plan.expected.txt fails this test, so every change to what a reader
+// would run on a cluster shows up in review as a change to that file.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dryRun, EXPECTED, kindPlan, REGENERATE } from './kind-plan.ts';
+
+test('the kind dry run matches the checked-in plan', () => {
+  const expected = readFileSync(EXPECTED, 'utf8');
+  const actual = kindPlan();
+  if (actual !== expected) {
+    const a = actual.split('\n');
+    const e = expected.split('\n');
+    const i = a.findIndex((line, n) => line !== e[n]);
+    const at = i === -1 ? Math.min(a.length, e.length) : i;
+    assert.fail(
+      `the kind plan changed at line ${at + 1} of kind-plan.expected.txt:\n` +
+        `  expected: ${JSON.stringify(e[at])}\n  actual:   ${JSON.stringify(a[at])}\n` +
+        `If the change is intended, regenerate it: ${REGENERATE}`,
+    );
+  }
+});
+
+test('the plan has every kind step and no local one', () => {
+  const plan = readFileSync(EXPECTED, 'utf8');
+  assert.doesNotMatch(plan, /target=local|local-mesh/);
+  // The order a cluster needs: cluster, images, CLI, Gateway API, Linkerd, SMI, demo, shift, route, cleanup.
+  const steps = [
+    'kind create cluster --name linkerd-smi',
+    'kind load docker-image',
+    'run.linkerd.io/install-edge',
+    'gateway-api/releases/download',
+    'linkerd install --crds',
+    'linkerd check',
+    'linkerd smi install',
+    'deploy/linkerd/server-v1.yaml',
+    'deploy/linkerd/server-split.yaml',
+    'kubectl run client-direct',
+    'deploy/linkerd/client.yaml',
+    'kubectl logs -f -n link deploy/client',
+    'weight: 95',
+    'weight: 50',
+    'deploy/gamma/server-route.yaml',
+    'kubectl delete serviceprofile',
+    'delete namespace link',
+    'kind delete cluster --name linkerd-smi',
+  ];
+  let from = 0;
+  for (const s of steps) {
+    const at = plan.indexOf(s, from);
+    assert.ok(at >= 0, `"${s}" is missing from the kind plan, or out of order`);
+    from = at;
+  }
+});
+
+test("the runner's human dry run prints every command of the plan, in order", () => {
+  const text = dryRun('kind', []);
+  const commands = JSON.parse(dryRun('kind'))
+    .flatMap((s: { blocks: Array<{ kind: string; text: string }> }) => s.blocks)
+    .filter((b: { kind: string }) => b.kind === 'run' || b.kind === 'background')
+    .flatMap((b: { text: string }) => b.text.split('\n'))
+    .map((l: string) => l.trim())
+    .filter(Boolean);
+  let from = 0;
+  for (const c of commands) {
+    const at = text.indexOf(c, from);
+    assert.ok(at >= 0, `the dry run does not print ${JSON.stringify(c)} (after offset ${from})`);
+    from = at + c.length;
+  }
+});
