@@ -64,13 +64,20 @@ check_kind_track() {
   if ! command -v kubectl >/dev/null 2>&1; then
     miss kubectl "install kubectl 1.33-1.35 (within one minor of the 1.34 cluster): https://kubernetes.io/docs/tasks/tools/"
   else
-    ok kubectl "$(kubectl version --client 2>/dev/null | head -n 1 | sed 's/^Client Version: //')"
+    local kcv minor
+    kcv="$(kubectl version --client 2>/dev/null | sed -n '1s/^Client Version: //p' || true)"
+    ok kubectl "$kcv"
+    # `kubectl wait --for=create` (used by the demo) needs 1.31 or later.
+    minor="$(sed -n 's/^v1\.\([0-9][0-9]*\).*/\1/p' <<<"$kcv")"
+    if [ -n "$minor" ] && [ "$minor" -lt 31 ]; then
+      miss kubectl "$kcv is too old (the demo uses kubectl wait --for=create, 1.31+); install 1.33-1.35: https://kubernetes.io/docs/tasks/tools/"
+    fi
   fi
 
   if ! command -v curl >/dev/null 2>&1; then
     miss curl "install curl with your package manager (the Linkerd and linkerd-smi installers are fetched with it)"
   else
-    ok curl "$(curl --version | head -n 1 | awk '{print $2}')"
+    ok curl "$(curl --version | awk 'NR == 1 {print $2}')"
   fi
 }
 
