@@ -1,0 +1,145 @@
+// The tutorial's helper scripts, run for real: the prerequisite check against a PATH holding
+// only the tools a case needs (some of them fakes), and the summary-line wait against a log
+// that grows while it waits.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './doc.ts';
+
+const CHECK = join(ROOT, 'scripts/check-prereqs.sh');
+const AWAIT = join(ROOT, 'scripts/await-summaries.sh');
+
+/** A folder for PATH with the basic tools the scripts use, and the given fake commands. */
+function fakePath(dir: string, fakes: Record<string, string>): string {
+  const bin = join(dir, 'bin');
+  spawnSync('mkdir', ['-p', bin]);
+  for (const tool of ['bash', 'dirname', 'sed', 'awk', 'grep', 'cat', 'wc', 'tail', 'sleep']) {
+    const found = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+    if (found) symlinkSync(found, join(bin, tool));
+  }
+  for (const [name, script] of Object.entries(fakes)) {
+    writeFileSync(join(bin, name), `#!/bin/sh\n${script}\n`);
+    chmodSync(join(bin, name), 0o755);
+  }
+  return bin;
+}
+
+function withTmp<T>(fn: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'tutorial-scripts-'));
+  try {
+    return fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('check-prereqs kind: one line and one hint per missing tool, exit 1', () => {
+  withTmp((dir) => {
+    const bin = fakePath(dir, {});
+    const r = spawnSync(join(bin, 'bash'), [CHECK, 'kind'], { encoding: 'utf8', env: { PATH: bin, HOME: dir } });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    for (const tool of ['docker', 'kind', 'kubectl', 'curl']) {
+      const line = r.stdout.split('\n').find((l) => l.startsWith('MISSING') && l.includes(` ${tool} `));
+      assert.ok(line, `no MISSING line for ${tool}:\n${r.stdout}`);
+      assert.match(line!, /https?:\/\/|package manager/, `no install hint for ${tool}: ${line}`);
+    }
+    assert.match(r.stderr, /4 prerequisite\(s\) missing for the kind track/);
+  });
+});
+
+test('check-prereqs kind: a docker CLI whose engine does not answer is missing; the rest passes', () => {
+  withTmp((dir) => {
+    const bin = fakePath(dir, {
+      docker: 'if [ "$1" = info ]; then echo "Cannot connect to the Docker daemon" >&2; exit 1; fi; exit 0',
+      kind: 'echo "kind v0.33.0 go1.25 linux/amd64"',
+      kubectl: 'echo "Client Version: v1.34.2"; echo "Kustomize Version: v5.7.1"',
+      curl: 'echo "curl 8.5.0 (x86_64-pc-linux-gnu)"',
+    });
+    const r = spawnSync(join(bin, 'bash'), [CHECK, 'kind'], { encoding: 'utf8', env: { PATH: bin, HOME: dir } });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /MISSING\s+docker\s+the docker CLI is installed but the engine does not answer/);
+    assert.match(r.stdout, /ok\s+kind\s+v0\.33\.0/);
+    assert.match(r.stdout, /ok\s+kubectl\s+v1\.34\.2/);
+    assert.match(r.stdout, /ok\s+curl\s+8\.5\.0/);
+    assert.match(r.stderr, /1 prerequisite\(s\) missing/);
+  });
+});
+
+test('check-prereqs kind: all there is exit 0; another kind release is only a note', () => {
+  withTmp((dir) => {
+    const bin = fakePath(dir, {
+      docker: 'if [ "$1" = version ]; then echo 29.0.1; fi; exit 0',
+      kind: 'echo "kind v0.31.0 go1.24 linux/amd64"',
+      kubectl: 'echo "Client Version: v1.34.2"',
+      curl: 'echo "curl 8.5.0 (x86_64-pc-linux-gnu)"',
+    });
+    const r = spawnSync(join(bin, 'bash'), [CHECK, 'kind'], { encoding: 'utf8', env: { PATH: bin, HOME: dir } });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /note\s+kind\s+the node image is pinned for kind v0\.33\.0; with v0\.31\.0/);
+    assert.match(r.stdout, /all prerequisites for the kind track are here/);
+  });
+});
+
+test('check-prereqs: the local track passes here; no track is a usage error', () => {
+  const ok = spawnSync(CHECK, ['local'], { encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  const bad = spawnSync(CHECK, [], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^usage: scripts\/check-prereqs\.sh kind\|local/);
+});
+
+const line = (n: number, fmt: 'text' | 'json') =>
+  fmt === 'json'
+    ? JSON.stringify({ ts: `2026-11-25T20:30:0${n}.000Z`, intervalMs: 1000, total: 1, ok: 1, errors: {}, byVersion: { v1: 1 }, byPod: { a: 1 }, latencyMs: { p50: 1, p99: 1 } })
+    : `summary 2026-11-25T20:30:0${n}.000Z 1000ms total=1 ok=1 | v1=1 (100.0%) | errors=0 | p50=1.00ms p99=1.00ms | pods a=${n}`;
+
+test('await-summaries prints only lines written after it started, text or json, other output ignored', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tutorial-await-'));
+  const log = join(dir, 'log');
+  try {
+    writeFileSync(log, `${line(0, 'text')}\nclient: connected\n`);
+    // The command notes each call, so the test knows when the script has counted the old lines
+    // (a second call means the first, the count, is done) without guessing a delay.
+    const calls = `${log}.calls`;
+    const child = spawn(AWAIT, ['2', 'sh', '-c', 'echo x >> "$0.calls"; cat "$0"', log], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, AWAIT_TIMEOUT: '60' },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const done = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const callCount = () => (existsSync(calls) ? readFileSync(calls, 'utf8').split('\n').filter(Boolean).length : 0);
+    while (callCount() < 2 && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    appendFileSync(log, `client: note\n[pod/client-x/client] ${line(1, 'text')}\n`);
+    appendFileSync(log, `${line(2, 'json')}\n`);
+    assert.equal(await done, 0);
+    const lines = out.trim().split('\n');
+    assert.equal(lines.length, 2, out);
+    assert.match(lines[0]!, /pods a=1$/);
+    assert.match(lines[1]!, /"ts":"2026-11-25T20:30:02.000Z"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('await-summaries gives up after AWAIT_TIMEOUT with a message, and refuses bad usage', () => {
+  withTmp((dir) => {
+    const log = join(dir, 'log');
+    writeFileSync(log, `${line(0, 'text')}\n`);
+    const r = spawnSync(AWAIT, ['1', 'cat', log], { encoding: 'utf8', env: { ...process.env, AWAIT_TIMEOUT: '1' } });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no 1 new summary line\(s\) from 'cat .*' within 1s \(saw 0\)/);
+    // A command that fails (no pod yet, nothing up) counts as no lines, not as an error.
+    const gone = spawnSync(AWAIT, ['1', 'cat', join(dir, 'nope')], { encoding: 'utf8', env: { ...process.env, AWAIT_TIMEOUT: '1' } });
+    assert.equal(gone.status, 1);
+    for (const args of [['0', 'cat'], ['x', 'cat'], ['1']]) {
+      const u = spawnSync(AWAIT, args, { encoding: 'utf8' });
+      assert.equal(u.status, 2, `args ${args.join(' ')}`);
+      assert.match(u.stderr, /^usage: /);
+    }
+  });
+});
