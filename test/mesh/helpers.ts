@@ -19,11 +19,12 @@ export interface Replica {
 }
 
 /** One in-process demo server per pod name, e.g. replicas('v1', 3) -> server-v1-0..2. */
-export async function replicas(version: string, n: number, extra: { latencyMs?: number } = {}): Promise<Replica[]> {
+export async function replicas(version: string, n: number, extra: { latencyMs?: number; podPrefix?: string } = {}): Promise<Replica[]> {
+  const { podPrefix = `server-${version}-`, ...faults } = extra;
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {
-      const pod = `server-${version}-${i}`;
-      const server = await startServer({ version, pod, host: '127.0.0.1', port: 0, graceMs: 1000, ...extra });
+      const pod = `${podPrefix}${i}`;
+      const server = await startServer({ version, pod, host: '127.0.0.1', port: 0, graceMs: 1000, ...faults });
       return { version, pod, server, endpoint: { address: server.address, pod } };
     }),
   );
