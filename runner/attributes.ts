@@ -46,10 +46,9 @@ export function parseInfo(info: string): Info {
   const lang = m[1]!.toLowerCase();
   const rest = m[2]!.trim();
   if (rest === '') return { lang, attrs: {} };
-  const isOurs = RUN_LANGS.has(lang) || STAGE_LANGS.has(lang);
+  // Other languages may carry renderer options (```js {1,3}): those are not ours.
+  if (!RUN_LANGS.has(lang) && !STAGE_LANGS.has(lang)) return { lang, attrs: {} };
   if (!rest.startsWith('{') || !rest.endsWith('}')) {
-    // Other languages may carry renderer options we know nothing about.
-    if (!isOurs) return { lang, attrs: {} };
     throw new AttributeError(`attributes go in braces after the language, e.g. \`\`\`${lang} {target=local}; got ${JSON.stringify(rest)}`);
   }
   const pairs = splitPairs(rest.slice(1, -1));

@@ -66,12 +66,13 @@ export function parseDocument(source: string, file: string, dir = '.'): Document
   const nextId = createSlugger();
   let current: Section | null = null;
   const names = new Map<string, number>();
+  let headings = 0;
 
   const visit = (token: Token, line: number): void => {
     if (token.type === 'heading') {
       const title = plainText((token as Tokens.Heading).tokens).trim();
       current = {
-        number: sections.length + 1,
+        number: ++headings,
         id: nextId(title),
         title,
         depth: (token as Tokens.Heading).depth,

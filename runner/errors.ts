@@ -16,7 +16,12 @@ export class UsageError extends Error {
 /** A document problem at a known place: message reads `FILE:LINE: what`. */
 export class DocumentError extends UsageError {
   override name = 'DocumentError';
-  constructor(file: string, line: number, message: string) {
-    super(`${file}:${line}: ${message}`);
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    /** The message without its FILE:LINE. */
+    readonly detail: string,
+  ) {
+    super(`${file}:${line}: ${detail}`);
   }
 }

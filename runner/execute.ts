@@ -147,7 +147,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
             edit = stager.apply(block);
           } catch (e) {
             if (!(e instanceof DocumentError)) throw e;
-            fail({ ...blankFailure(section, block), message: e.message, exitCode: EXIT.usage });
+            fail({ ...blankFailure(section, block), where: `${e.file}:${e.line}`, message: e.detail, exitCode: EXIT.usage });
             break;
           }
           bus.emit({
@@ -259,7 +259,9 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
         }
       }
     }
-    if (!options.keepChanges) {
+    if (options.keepChanges) {
+      stager.keep();
+    } else {
       const files = stager.restore();
       if (files.length > 0) bus.emit({ type: 'files-restored', files });
     }

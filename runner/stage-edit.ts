@@ -82,9 +82,11 @@ export function computeEdit(doc: Pick<Document, 'file' | 'dir'>, block: Block, c
       split = splitFromManifest(edited);
     } catch (e) {
       if (!(e instanceof SplitError)) throw e;
-      const spec = patch.contents.get('spec', true) as YamlNode | undefined;
-      const focus = isMap(spec) ? ((spec.get('backends', true) ?? spec.get('rules', true)) as YamlNode | undefined) : undefined;
-      throw at(patchLine(focus ?? spec ?? patch.contents), `${file}: ${e.message}`);
+      // Point at the `backends:` (or `rules:`) line of the edit when it has one.
+      const spec = keyNode(patch.contents, 'spec');
+      const specMap = patch.contents.get('spec', true);
+      const focus = isMap(specMap) ? (keyNode(specMap, 'backends') ?? keyNode(specMap, 'rules')) : undefined;
+      throw at(patchLine(focus ?? spec), `${file}: ${e.message}`);
     }
   }
   return { file, path: path.resolve(doc.dir, file), before: current, after, split };
@@ -116,6 +118,11 @@ function pickDocument(
   throw fail(`${file} holds several documents (${all}): say which with kind: (and metadata.name) in the edit`);
 }
 
+function keyNode(map: YAMLMap, key: string): YamlNode | undefined {
+  const pair = (map.items as Pair<YamlNode, unknown>[]).find((p) => keyOf(p.key) === key);
+  return pair?.key;
+}
+
 function keyOf(node: unknown): string {
   return isScalar(node) ? String(node.value) : String(node);
 }
@@ -144,7 +151,7 @@ function mergeMaps(target: YAMLMap, patch: YAMLMap): void {
 }
 
 function firstLine(s: string): string {
-  return s.split('\n', 1)[0]!.trim();
+  return s.split('\n', 1)[0]!.trim().replace(/:$/, '');
 }
 
 /**
@@ -156,6 +163,8 @@ export interface Stager {
   apply(block: Block): StageEdit;
   /** Puts back every file it changed; returns their paths as the blocks wrote them. */
   restore(): string[];
+  /** Leave the files as edited (--keep-changes). */
+  keep(): void;
 }
 
 export function createStager(doc: Pick<Document, 'file' | 'dir'>, options: { write: boolean }): Stager {
@@ -205,6 +214,10 @@ export function createStager(doc: Pick<Document, 'file' | 'dir'>, options: { wri
     restore() {
       process.off('exit', onExit);
       return restoreSync();
+    },
+    keep() {
+      process.off('exit', onExit);
+      originals.clear();
     },
   };
 }
