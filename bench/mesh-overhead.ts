@@ -1,0 +1,254 @@
+// What the local mesh proxy costs: added latency (p50, p99) at an open-loop rate, proxied
+// minus direct, both paths interleaved in the same run against the same server; the most
+// calls/s through the proxy against direct at a fixed concurrency; and the time from an apply
+// to the first call that follows the new split.
+//
+//   node --import tsx bench/mesh-overhead.ts [--rate 1000] [--seconds 10] [--concurrency 64]
+//        [--cpu-prof DIR]   (profile the proxy process; open the .cpuprofile in Chrome DevTools)
+//
+// Server, proxy and this client are separate processes sharing the machine's cores.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { openLoop } from '../apps/client/schedule.ts';
+import { loadGreeter, type HelloReply } from '../apps/proto/load.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '64' },
+    'cpu-prof': { type: 'string' },
+    only: { type: 'string', default: 'latency,throughput,apply' },
+  },
+});
+const RATE = Number(args.rate);
+const SECONDS = Number(args.seconds);
+const CONCURRENCY = Number(args.concurrency);
+const PHASES = new Set(args.only.split(','));
+
+const children: ChildProcess[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'mesh-bench-'));
+
+function start(name: string, file: string, env: Record<string, string>, re: RegExp, nodeArgs: string[] = [], extra: string[] = []): Promise<RegExpExecArray> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file, ...extra], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((res, rej) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = re.exec(out);
+      if (m) {
+        out = '';
+        res(m);
+      }
+    });
+    child.once('exit', (code) => rej(new Error(`${name} exited ${code}`)));
+  });
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((r) => {
+          if (c.exitCode !== null || c.signalCode !== null) return r();
+          c.once('exit', () => r());
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const Greeter = loadGreeter();
+type Client = grpc.Client & { SayHello: (...a: unknown[]) => grpc.ClientUnaryCall };
+const client = (target: string, authority?: string) =>
+  new Greeter(target, grpc.credentials.createInsecure(), authority ? { 'grpc.default_authority': authority } : {}) as unknown as Client;
+
+function call(c: Client): Promise<HelloReply> {
+  return new Promise((res, rej) =>
+    c.SayHello({ name: 'bench' }, { deadline: Date.now() + 5000 }, (e: grpc.ServiceError | null, r?: HelloReply) => (e ? rej(e) : res(r!))),
+  );
+}
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const ms = (x: number) => `${x.toFixed(3)} ms`;
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+/** Both paths at RATE calls/s each, interleaved call by call; latencies per path. */
+async function openLoopPair(direct: Client, proxied: Client, seconds: number) {
+  const lat = { direct: [] as number[], proxied: [] as number[] };
+  let errors = 0;
+  let pending = 0;
+  let k = 0;
+  const one = (c: Client, into: number[]) => {
+    const t = performance.now();
+    pending += 1;
+    call(c).then(
+      () => into.push(performance.now() - t),
+      () => (errors += 1),
+    ).finally(() => (pending -= 1));
+  };
+  const pacer = openLoop(RATE, () => {
+    // Alternate which path goes first, so neither always waits behind the other.
+    if (k++ % 2 === 0) {
+      one(direct, lat.direct);
+      one(proxied, lat.proxied);
+    } else {
+      one(proxied, lat.proxied);
+      one(direct, lat.direct);
+    }
+  });
+  await sleep(seconds * 1000);
+  pacer.stop();
+  while (pending > 0) await sleep(10);
+  lat.direct.sort((a, b) => a - b);
+  lat.proxied.sort((a, b) => a - b);
+  return { lat, errors, offered: pacer.fired() };
+}
+
+/** Closed loop, CONCURRENCY calls in flight, for `seconds`: completed calls per second. */
+async function closedLoop(c: Client, seconds: number): Promise<number> {
+  let done = 0;
+  let stop = false;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (!stop) {
+        await call(c);
+        done += 1;
+        if (performance.now() - t0 > seconds * 1000) stop = true;
+      }
+    }),
+  );
+  return done / ((performance.now() - t0) / 1000);
+}
+
+const split = (v1: number, v2: number) => `apiVersion: split.smi-spec.io/v1alpha2
+kind: TrafficSplit
+metadata: {name: server-split}
+spec:
+  service: server
+  backends: [{service: server-v1, weight: ${v1}}, {service: server-v2, weight: ${v2}}]
+`;
+
+async function main(): Promise<void> {
+  const listening = /listening on 127\.0\.0\.1:(\d+)/;
+  const [s1, s2] = await Promise.all(
+    ['v1', 'v2'].map((v) => start(`server-${v}`, 'apps/server/main.ts', { VERSION: v, POD_NAME: `server-${v}-0`, HOST: '127.0.0.1', PORT: '0' }, listening)),
+  );
+  const v1 = { address: `127.0.0.1:${s1![1]}`, pod: 'server-v1-0' };
+  const v2 = { address: `127.0.0.1:${s2![1]}`, pod: 'server-v2-0' };
+  writeFileSync(join(dir, 'mesh.json'), JSON.stringify({ services: { server: [v1, v2], 'server-v1': [v1], 'server-v2': [v2] } }));
+  writeFileSync(join(dir, 'split.yaml'), split(100, 0));
+  const prof = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cpu-prof'])}`] : [];
+  if (process.env.MESH_NODE_ARGS) prof.push(...process.env.MESH_NODE_ARGS.split(' '));
+  const m = await start('mesh', 'apps/mesh/main.ts', {}, /mesh listening on 127\.0\.0\.1:(\d+) admin 127\.0\.0\.1:(\d+)/, prof, [
+    '--config',
+    join(dir, 'mesh.json'),
+    '--split',
+    join(dir, 'split.yaml'),
+  ]);
+  const [proxyPort, adminPort] = [m[1], m[2]];
+  const direct = client(v1.address);
+  const proxied = client(`127.0.0.1:${proxyPort}`, 'server:50051');
+  const result: Record<string, unknown> = { rate: RATE, seconds: SECONDS, concurrency: CONCURRENCY, node: process.version };
+
+  // Warm both paths (JIT, connections) before measuring.
+  await openLoopPair(direct, proxied, 2);
+  if (PHASES.has('latency')) await latencyPhase(direct, proxied, result);
+  if (PHASES.has('throughput')) await throughputPhase(direct, proxied, result);
+  if (PHASES.has('apply')) await applyPhase(proxied, adminPort!, result);
+  direct.close();
+  proxied.close();
+  console.log(JSON.stringify(result));
+}
+
+async function latencyPhase(direct: Client, proxied: Client, result: Record<string, unknown>): Promise<void> {
+  const { lat, errors, offered } = await openLoopPair(direct, proxied, SECONDS);
+  const row = (name: string, xs: number[]) => ({ name, n: xs.length, p50: pct(xs, 50), p99: pct(xs, 99), max: xs.at(-1) ?? NaN });
+  const d = row('direct', lat.direct);
+  const p = row('proxied', lat.proxied);
+  console.log(`latency at ${RATE} calls/s per path, open loop, ${SECONDS} s, interleaved (${offered} ticks, ${errors} errors)`);
+  for (const r of [d, p]) console.log(`  ${r.name.padEnd(8)} n=${r.n} p50=${ms(r.p50)} p99=${ms(r.p99)} max=${ms(r.max)}`);
+  console.log(`  added    p50=${ms(p.p50 - d.p50)} p99=${ms(p.p99 - d.p99)}`);
+  Object.assign(result, { latency: { direct: d, proxied: p, addedP50: p.p50 - d.p50, addedP99: p.p99 - d.p99, errors } });
+}
+
+async function throughputPhase(direct: Client, proxied: Client, result: Record<string, unknown>): Promise<void> {
+  // Throughput, alternating paths so drift (thermal, other load) hits both alike.
+  const rounds = { direct: [] as number[], proxied: [] as number[] };
+  const meshPid = children.find((c) => c.spawnargs.some((a) => a.endsWith('apps/mesh/main.ts')))!.pid!;
+  let meshCpu = 0;
+  let proxiedCalls = 0;
+  for (let i = 0; i < 2; i++) {
+    rounds.direct.push(await closedLoop(direct, 4));
+    const c0 = cpuSeconds(meshPid);
+    const t0 = performance.now();
+    const rate = await closedLoop(proxied, 4);
+    meshCpu += cpuSeconds(meshPid) - c0;
+    proxiedCalls += (rate * (performance.now() - t0)) / 1000;
+    rounds.proxied.push(rate);
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const [td, tp] = [mean(rounds.direct), mean(rounds.proxied)];
+  console.log(`throughput at concurrency ${CONCURRENCY}, closed loop: direct ${td.toFixed(0)} calls/s, proxied ${tp.toFixed(0)} calls/s, ratio ${(tp / td).toFixed(2)}`);
+  const usPerCall = (meshCpu / proxiedCalls) * 1e6;
+  console.log(`proxy CPU per call at saturation: ${usPerCall.toFixed(0)} µs (user + system)`);
+  Object.assign(result, { throughput: { direct: td, proxied: tp, ratio: tp / td, rounds, proxyCpuUsPerCall: usPerCall } });
+}
+
+async function applyPhase(proxied: Client, adminPort: string, result: Record<string, unknown>): Promise<void> {
+  // Apply -> first call on the new split. A steady trickle of calls (4 in flight) runs; each
+  // apply flips 100/0 <-> 0/100 and we time until a call that *started* after the apply was
+  // sent comes back from the new version.
+  const applyTimes: number[] = [];
+  const rtt: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const target = i % 2 === 0 ? 'v2' : 'v1';
+    let first = NaN;
+    let sentAt = Infinity;
+    let stop = false;
+    const workers = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        const started = performance.now();
+        const r = await call(proxied);
+        if (r.version === target && started >= sentAt && Number.isNaN(first)) {
+          first = performance.now() - sentAt;
+          stop = true;
+        }
+      }
+    });
+    await sleep(50);
+    sentAt = performance.now();
+    const res = await fetch(`http://127.0.0.1:${adminPort}/apply`, { method: 'POST', body: target === 'v2' ? split(0, 100) : split(100, 0) });
+    rtt.push(performance.now() - sentAt);
+    if (!res.ok) throw new Error(`apply failed: ${await res.text()}`);
+    await Promise.race([Promise.all(workers), sleep(5000)]);
+    stop = true;
+    applyTimes.push(first);
+  }
+  applyTimes.sort((a, b) => a - b);
+  rtt.sort((a, b) => a - b);
+  console.log(`apply -> first call on the new split (20 applies): median ${ms(pct(applyTimes, 50))}, max ${ms(applyTimes.at(-1)!)} (the POST /apply round trip alone: median ${ms(pct(rtt, 50))})`);
+  Object.assign(result, { apply: { medianMs: pct(applyTimes, 50), maxMs: applyTimes.at(-1), postRoundTripMedianMs: pct(rtt, 50) } });
+}
+
+try {
+  await main();
+} finally {
+  await stopAll();
+}
