@@ -12,8 +12,10 @@ export interface StageExpectation {
   label: string;
   /** version -> share 0..1 */
   expected: Map<string, number>;
-  /** epoch ms when the split was applied */
+  /** epoch ms when the split was applied: only windows that start after it count for shares */
   appliedAt: number;
+  /** epoch ms of the edit: failed calls in windows ending after it count against the stage */
+  editedAt?: number;
   allowErrors: boolean;
 }
 
@@ -38,7 +40,7 @@ export interface StageCheck {
   timeout(timeoutMs: number): StageVerdict;
 }
 
-export function stageCheck(exp: StageExpectation, k = 3): StageCheck {
+export function stageCheck(exp: StageExpectation, k = 3, minCalls = 100): StageCheck {
   const versions = [...exp.expected.keys()].sort();
   const errors: Record<string, number> = {};
   let streak: Summary[] = [];
@@ -63,18 +65,32 @@ export function stageCheck(exp: StageExpectation, k = 3): StageCheck {
 
   return {
     feed(s) {
-      if (Date.parse(s.ts) <= exp.appliedAt) return undefined;
+      const end = Date.parse(s.ts);
+      if (end <= (exp.editedAt ?? exp.appliedAt)) return undefined;
       const nErr = errorCount(s);
       for (const [code, c] of Object.entries(s.errors)) errors[code] = (errors[code] ?? 0) + c;
       if (nErr > 0 && !exp.allowErrors) {
         return verdict(false, streak, `${nErr} failed calls (${Object.entries(s.errors).map(([c, n]) => `${c}=${n}`).join(', ')})`);
       }
+      if (end - s.intervalMs < exp.appliedAt) return undefined;
       const check = checkShares(exp.expected, s.byVersion);
       last = check;
-      streak = check.ok ? [...streak, s].slice(-k) : [];
-      if (streak.length < k) return undefined;
-      const together = verdict(true, streak);
-      return checkShares(exp.expected, sumByVersion(streak)).ok ? together : undefined;
+      streak = check.ok ? [...streak, s] : [];
+      // The shortest run of recent windows that is long enough to decide.
+      for (let i = streak.length - k; i >= 0; i--) {
+        const run = streak.slice(i);
+        const counts = sumByVersion(run);
+        const n = Object.values(counts).reduce((a, b) => a + b, 0);
+        if (n < minCalls) continue;
+        const together = checkShares(exp.expected, counts);
+        const missing = [...exp.expected].find(([v, p]) => p > 0 && !counts[v]);
+        if (!together.ok || missing) {
+          last = { observed: together.observed, n, reason: together.reason ?? `${missing![0]} got no calls in ${n}` };
+          return undefined;
+        }
+        return verdict(true, run);
+      }
+      return undefined;
     },
     timeout(timeoutMs) {
       return verdict(false, [], `did not converge within ${(timeoutMs / 1000).toFixed(0)} s${last?.reason ? `: ${last.reason}` : ': no traffic observed'}`);

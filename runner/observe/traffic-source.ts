@@ -7,7 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
+import { paths } from '../../scripts/local-mesh/state.ts';
 
 export interface TrafficSource {
   /** Calls `on` for every summary line, in order, until `stop`. */
@@ -39,13 +41,22 @@ export function linesSource(lines: string[]): TrafficSource {
  * follows does not exist yet (no client pod, nothing up): it is started again after a pause,
  * until `stop`. Its whole process group is ended on `stop`.
  */
-export function commandSource(cmd: string, args: string[], opts: { cwd: string; retryMs?: number; env?: NodeJS.ProcessEnv }): TrafficSource {
+export function commandSource(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; retryMs?: number; env?: NodeJS.ProcessEnv; when?: () => boolean },
+): TrafficSource {
   let child: ChildProcess | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const retryMs = opts.retryMs ?? 1000;
   const run = (on: (s: Summary) => void) => {
     if (stopped) return;
+    // Nothing to follow yet: look again later rather than start a command bound to fail.
+    if (opts.when && !opts.when()) {
+      timer = setTimeout(() => run(on), retryMs);
+      return;
+    }
     const c = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
     child = c;
     createInterface({ input: c.stdout! }).on('line', (line) => {
@@ -88,7 +99,8 @@ export function commandSource(cmd: string, args: string[], opts: { cwd: string; 
 export function sourceForTarget(target: 'local' | 'kind', cwd: string, env?: NodeJS.ProcessEnv): TrafficSource {
   if (target === 'local') {
     const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'local-mesh.mjs');
-    return commandSource(process.execPath, [script, 'logs', '-f', '--json', 'client'], { cwd, ...(env ? { env } : {}) });
+    const state = paths(env ?? process.env).state;
+    return commandSource(process.execPath, [script, 'logs', '-f', '--json', 'client'], { cwd, when: () => existsSync(state), ...(env ? { env } : {}) });
   }
-  return commandSource('kubectl', ['logs', '-f', '-n', 'link', '-l', 'app=client', '-c', 'client', '--tail=20'], { cwd, ...(env ? { env } : {}) });
+  return commandSource('kubectl', ['logs', '-f', '-n', 'link', '-l', 'app=client', '-c', 'client', '--tail=20'], { cwd, retryMs: 3000, ...(env ? { env } : {}) });
 }

@@ -30,7 +30,19 @@ test('a failed call fails the stage unless errors are allowed', () => {
   assert.equal(v?.ok, false);
   assert.match(formatVerdict(v!), /FAILED.*errors 2 \(UNAVAILABLE=2\): 2 failed calls/);
   const allowed = stageCheck(stage(true), 1);
-  assert.equal(allowed.feed(win(1, { v1: 190, v2: 10 }, { UNAVAILABLE: 2 }))?.ok, true);
+  assert.equal(allowed.feed(win(1, { v1: 190, v2: 10 }, { UNAVAILABLE: 2 })), undefined, 'began before the apply: errors only');
+  assert.equal(allowed.feed(win(2, { v1: 190, v2: 10 }, { UNAVAILABLE: 2 }))?.ok, true);
+});
+
+test('a stale 100/0 sample cannot pass for 95/5: every version with a share must show up', () => {
+  const c = stageCheck(stage(), 3, 100);
+  for (let i = 2; i < 6; i++) assert.equal(c.feed(win(i, { v1: 40 })), undefined);
+  const v = c.timeout(10_000);
+  assert.match(v.reason!, /v2 got no calls in 120/);
+  const c2 = stageCheck(stage(), 3, 100);
+  c2.feed(win(2, { v1: 40 }));
+  c2.feed(win(3, { v1: 38, v2: 2 }));
+  assert.equal(c2.feed(win(4, { v1: 39, v2: 1 }))?.ok, true);
 });
 
 test('a split that never shows up times out naming expected and observed', () => {
@@ -44,11 +56,11 @@ test('a split that never shows up times out naming expected and observed', () =>
 test('recorded kubectl lines (text format, with prefixes) drive the same check', async () => {
   const lines = [
     'client: waiting for server:50051',
-    ...[1, 2, 3].map((s) => `[pod/client-6d5f/client] ${formatSummary(win(s, { v1: 50, v2: 50 }), 'text')}`),
+    ...[2, 3, 4].map((s) => `[pod/client-6d5f/client] ${formatSummary(win(s, { v1: 50, v2: 50 }), 'text')}`),
   ];
   const c = stageCheck({ ...stage(), label: '50/50', expected: new Map([['v1', 0.5], ['v2', 0.5]]) }, 3);
   const src = linesSource(lines);
   const verdict = await new Promise((resolve) => src.start((s) => { const v = c.feed(s); if (v) resolve(v); }));
   await src.stop();
-  assert.equal(formatVerdict(verdict as never), 'stage 50/50: observed 50/50 (n=300), converged in 0.5 s, errors 0');
+  assert.equal(formatVerdict(verdict as never), 'stage 50/50: observed 50/50 (n=300), converged in 1.5 s, errors 0');
 });
