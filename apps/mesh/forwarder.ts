@@ -9,7 +9,6 @@ import http2, {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { Duplex } from 'node:stream';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
@@ -74,117 +73,190 @@ function statusOfReset(code: number): number {
   return GRPC.INTERNAL;
 }
 
-/**
- * Copy body chunks with backpressure, without stream.pipe()'s bookkeeping (it showed in
- * profiles: two pipes per call). Ending is left to the caller, who knows about trailers.
- */
-function relay(src: Duplex, dst: Duplex, onEnd: () => void): void {
-  src.on('data', (chunk: Buffer) => {
-    if (!dst.write(chunk)) {
-      src.pause();
-      dst.once('drain', () => src.resume());
-    }
-  });
-  src.once('end', onEnd);
-}
-
-export interface ForwardHooks {
-  /** Upstream answered with headers (for the latency estimate). */
+export interface AttemptHooks {
+  /** The endpoint answered with headers (for the latency estimate). */
   onResponse(): void;
-  /** The call is over; `status` is the gRPC status the client sees. Called exactly once. */
-  onDone(status: number): void;
+  /**
+   * The attempt is over, called exactly once. `refused`: the endpoint did not process the call
+   * (RST_STREAM REFUSED_STREAM, e.g. it sent GOAWAY as we sent the call), so it can be placed
+   * again; otherwise `status` is the gRPC status the client sees.
+   */
+  onDone(result: { status: number; refused: boolean }): void;
+}
+
+/** One client call, placed on one endpoint after another if endpoints refuse it. */
+export interface Call {
+  /** True once the client has gone away or had its answer. */
+  finished(): boolean;
+  /** Send the call over `session`. Throws, having sent nothing, if the session cannot open a stream. */
+  attempt(session: ClientHttp2Session, label: string, hooks: AttemptHooks): void;
+  /** Answer the client with a gRPC error instead (trailers-only). */
+  fail(code: number, message: string): void;
+  /** Give up placing: hand the refusal itself to the client, whose gRPC library may retry. */
+  refuse(): void;
+}
+
+export interface CallOptions {
+  /** Request bytes kept for replay on a refusal; a larger request is not replayed. */
+  replayBytes: number;
 }
 
 /**
- * Start the call on `session` and wire both streams together. Throws (having touched nothing)
- * if the session cannot open a stream, so the caller can place the call elsewhere.
+ * Take over a downstream stream. Nothing is read from the client until the first attempt;
+ * the request body is kept (up to replayBytes) until an endpoint answers, so a refused call
+ * can be sent again, whole, elsewhere.
  */
-export function forward(
-  down: ServerHttp2Stream,
-  headers: IncomingHttpHeaders,
-  downEnded: boolean,
-  session: ClientHttp2Session,
-  label: string,
-  hooks: ForwardHooks,
-): void {
-  const up: ClientHttp2Stream = session.request(requestHeaders(headers), { endStream: downEnded });
-  let status: number | undefined;
-  let upErr: (Error & { code?: string }) | undefined;
-  let upTrailers: OutgoingHttpHeaders | undefined;
-  let upSettled = false;
-  let upFailed = false;
-  let wantTrailers = false;
-  // Set once the downstream has had its final frame from us: after that a close is normal.
+export function startCall(down: ServerHttp2Stream, headers: IncomingHttpHeaders, downEnded: boolean, opts: CallOptions): Call {
+  const outHeaders = requestHeaders(headers);
+  let replay: Buffer[] | null = [];
+  let replayBytes = 0;
+  let ended = downEnded;
+  let up: ClientHttp2Stream | undefined;
+  let reading = false;
+  // Set once an endpoint has answered: from then on the call belongs to it.
+  let committed = false;
+  // Set once the client has had its final frame from us: after that a close is normal.
   let downFinished = false;
+  let trailers: OutgoingHttpHeaders | undefined;
+  let trailersReady = false;
+  let wantTrailers = false;
 
   const sendTrailers = () => {
     if (downFinished || down.destroyed || down.closed) return;
     downFinished = true;
-    down.sendTrailers(upTrailers ?? {});
+    down.sendTrailers(trailers ?? {});
   };
 
-  up.on('error', (e: Error & { code?: string }) => {
-    upErr = e;
-  });
-  down.on('error', () => {});
-  if (!downEnded) relay(down, up, () => up.end());
-
-  up.on('response', (h: IncomingHttpHeaders, flags: number) => {
-    hooks.onResponse();
-    if (down.destroyed || down.closed) return;
-    if (flags & NGHTTP2_FLAG_END_STREAM) {
-      // Trailers-only: the status is in these headers and nothing follows.
-      status = statusOf(h);
-      downFinished = true;
-      down.respond(responseHeaders(h), { endStream: true });
-      return;
+  const onData = (chunk: Buffer) => {
+    if (replay) {
+      replayBytes += chunk.length;
+      if (replayBytes > opts.replayBytes) replay = null;
+      else replay.push(chunk);
     }
-    down.respond(responseHeaders(h), { waitForTrailers: true });
-    relay(up, down, () => {
-      if (!upFailed) down.end();
-    });
-  });
-  up.on('trailers', (t: IncomingHttpHeaders) => {
-    upTrailers = responseHeaders(t);
-    status = statusOf(t);
-    if (wantTrailers) sendTrailers();
-  });
+    const u = up;
+    if (u && !u.destroyed && !u.write(chunk)) {
+      down.pause();
+      u.once('drain', () => {
+        if (up === u) down.resume();
+      });
+    }
+  };
+  const onEnd = () => {
+    ended = true;
+    if (up && !up.destroyed) up.end();
+  };
+
+  down.on('error', () => {});
   down.on('wantTrailers', () => {
     wantTrailers = true;
-    if (upTrailers || upSettled) sendTrailers();
+    if (trailersReady) sendTrailers();
   });
-
-  up.on('close', () => {
-    upSettled = true;
-    if (up.rstCode !== undefined && up.rstCode !== NGHTTP2_NO_ERROR && !downFinished && !down.destroyed && !down.closed) {
-      if (upErr?.code === 'ERR_HTTP2_STREAM_ERROR') {
-        // The endpoint reset the stream: hand the same code on (REFUSED_STREAM lets the client retry).
-        status = statusOfReset(up.rstCode);
-        down.close(up.rstCode);
-      } else {
-        // The connection to the endpoint broke under the call.
-        status = GRPC.UNAVAILABLE;
-        const message = `upstream ${label} failed: ${upErr?.message ?? 'connection closed'}`;
-        if (!down.headersSent) {
-          respondGrpcError(down, status, message);
-          downFinished = true;
-        } else {
-          upFailed = true;
-          upTrailers = { 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message) };
-          down.end();
-        }
-      }
-    } else if (wantTrailers) {
-      sendTrailers();
-    }
-    if (status === undefined) status = down.rstCode ? GRPC.CANCELLED : GRPC.UNKNOWN;
-    hooks.onDone(status);
-  });
-
   // The client went away (cancel, deadline, broken connection): tell the endpoint.
   down.on('close', () => {
-    if (downFinished || upSettled) return;
-    status = GRPC.CANCELLED;
-    up.close(down.rstCode || NGHTTP2_CANCEL);
+    if (downFinished) return;
+    if (up && !up.closed && !up.destroyed) up.close(down.rstCode || NGHTTP2_CANCEL);
   });
+
+  const attempt = (session: ClientHttp2Session, label: string, hooks: AttemptHooks) => {
+    const again = replay ?? [];
+    const u: ClientHttp2Stream = session.request(outHeaders, { endStream: ended && again.length === 0 });
+    up = u;
+    for (const chunk of again) u.write(chunk);
+    if (ended && again.length > 0) u.end();
+    if (!reading) {
+      reading = true;
+      down.on('data', onData);
+      down.once('end', onEnd);
+    } else {
+      down.resume();
+    }
+
+    let status: number | undefined;
+    let err: (Error & { code?: string }) | undefined;
+    let broken = false;
+    u.on('error', (e: Error & { code?: string }) => {
+      err = e;
+    });
+    u.on('response', (h: IncomingHttpHeaders, flags: number) => {
+      committed = true;
+      replay = null;
+      hooks.onResponse();
+      if (down.destroyed || down.closed) return;
+      if (flags & NGHTTP2_FLAG_END_STREAM) {
+        // Trailers-only: the status is in these headers and nothing follows.
+        status = statusOf(h);
+        downFinished = true;
+        down.respond(responseHeaders(h), { endStream: true });
+        return;
+      }
+      down.respond(responseHeaders(h), { waitForTrailers: true });
+      u.on('data', (chunk: Buffer) => {
+        if (!down.write(chunk)) {
+          u.pause();
+          down.once('drain', () => u.resume());
+        }
+      });
+      u.once('end', () => {
+        if (!broken) down.end();
+      });
+    });
+    u.on('trailers', (t: IncomingHttpHeaders) => {
+      trailers = responseHeaders(t);
+      status = statusOf(t);
+      trailersReady = true;
+      if (wantTrailers) sendTrailers();
+    });
+
+    u.on('close', () => {
+      const code = u.rstCode ?? NGHTTP2_NO_ERROR;
+      const downOpen = !downFinished && !down.destroyed && !down.closed;
+      if (!committed && downOpen && replay && (code === NGHTTP2_REFUSED_STREAM || err?.code === 'ERR_HTTP2_GOAWAY_SESSION')) {
+        // Not processed (RFC 9113 8.7): safe to send again. Hold the client's body meanwhile.
+        up = undefined;
+        down.pause();
+        hooks.onDone({ status: GRPC.UNAVAILABLE, refused: true });
+        return;
+      }
+      if (code !== NGHTTP2_NO_ERROR && downOpen) {
+        if (err?.code === 'ERR_HTTP2_STREAM_ERROR') {
+          // The endpoint reset the stream: hand the same code on.
+          status = statusOfReset(code);
+          down.close(code);
+        } else {
+          // The connection to the endpoint broke under the call.
+          status = GRPC.UNAVAILABLE;
+          const message = `upstream ${label} failed: ${err?.message ?? 'connection closed'}`;
+          if (!down.headersSent) {
+            respondGrpcError(down, status, message);
+            downFinished = true;
+          } else {
+            broken = true;
+            trailers = { 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message) };
+            trailersReady = true;
+            down.end();
+          }
+        }
+      } else if (wantTrailers) {
+        trailersReady = true;
+        sendTrailers();
+      } else {
+        trailersReady = true;
+      }
+      if (status === undefined) status = down.rstCode ? GRPC.CANCELLED : GRPC.UNKNOWN;
+      hooks.onDone({ status, refused: false });
+    });
+  };
+
+  return {
+    finished: () => downFinished || down.destroyed || down.closed,
+    attempt,
+    fail(code, message) {
+      downFinished = true;
+      respondGrpcError(down, code, message);
+    },
+    refuse() {
+      downFinished = true;
+      if (!down.destroyed && !down.closed) down.close(NGHTTP2_REFUSED_STREAM);
+    },
+  };
 }

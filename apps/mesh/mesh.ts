@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Split } from '../../lib/split.ts';
 import { startAdmin } from './admin.ts';
 import { DEFAULT_EWMA, observe, pickP2C, type EwmaOptions } from './balancer.ts';
-import { forward, GRPC, respondGrpcError } from './forwarder.ts';
+import { GRPC, respondGrpcError, startCall, type Call } from './forwarder.ts';
 import { createMetrics, type CallKey, type EndpointGauge } from './metrics.ts';
 import {
   applyManifests,
@@ -31,9 +31,14 @@ export interface Limits {
   maxConcurrentStreams: number;
   /** How long a call may wait for an endpoint that is still connecting, ms. */
   waitForEndpointMs: number;
+  /** Request bytes kept so a call an endpoint refused can be sent elsewhere (linkerd: 64 KiB). */
+  replayBytes: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxHeaderListSize: 16 * 1024, maxConcurrentStreams: 1000, waitForEndpointMs: 3000 };
+export const DEFAULT_LIMITS: Limits = { maxHeaderListSize: 16 * 1024, maxConcurrentStreams: 1000, waitForEndpointMs: 3000, replayBytes: 64 * 1024 };
+
+/** Placements per call, counting re-placements after a refusal. */
+const MAX_ATTEMPTS = 4;
 
 export interface MeshOptions {
   host?: string;
@@ -77,17 +82,8 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const syncPool = () => pool.sync([...table.services.values()].flatMap((eps) => eps.map((e) => e.address)));
   syncPool();
 
-  const place = (
-    down: ServerHttp2Stream,
-    headers: IncomingHttpHeaders,
-    ended: boolean,
-    apex: string,
-    backend: string,
-    endpoints: readonly Endpoint[],
-    t0: number,
-    attempt: number,
-  ): void => {
-    if (down.destroyed || down.closed) return;
+  const place = (call: Call, apex: string, backend: string, endpoints: readonly Endpoint[], t0: number, attempt: number): void => {
+    if (call.finished()) return;
     const ready: Array<{ e: Endpoint; u: Upstream }> = [];
     let connecting = false;
     let lastError: string | undefined;
@@ -102,34 +98,41 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     if (ready.length === 0) {
       const waited = now - t0;
       if (connecting && waited < limits.waitForEndpointMs) {
-        void pool.changed(limits.waitForEndpointMs - waited).then(() => place(down, headers, ended, apex, backend, endpoints, t0, attempt));
+        void pool.changed(limits.waitForEndpointMs - waited).then(() => place(call, apex, backend, endpoints, t0, attempt));
         return;
       }
       metrics.response({ service: apex, backend, endpoint: '', pod: '' }, GRPC.UNAVAILABLE, now - t0);
       const why = endpoints.length === 0 ? `service ${backend} has no endpoints` : `no live endpoint for service ${backend} (${endpoints.length} down${lastError ? `: ${lastError}` : ''})`;
-      respondGrpcError(down, GRPC.UNAVAILABLE, why);
+      call.fail(GRPC.UNAVAILABLE, why);
       return;
     }
     const { e, u } = pickP2C(ready, (x) => x.u.estimate, now)!;
     const key: CallKey = { service: apex, backend, endpoint: e.address, pod: e.pod };
     const est = u.estimate;
     try {
-      forward(down, headers, ended, u.session!, `${e.pod} (${e.address})`, {
+      call.attempt(u.session!, `${e.pod} (${e.address})`, {
         onResponse() {
           const t = performance.now();
           observe(est, t - now, t);
         },
-        onDone(status) {
+        onDone({ status, refused }) {
           est.inflight -= 1;
-          metrics.response(key, status, performance.now() - t0);
+          if (!refused) return metrics.response(key, status, performance.now() - t0);
+          metrics.retry(key);
+          // The endpoint did not process it (typically: its GOAWAY crossed our request).
+          if (attempt + 1 < MAX_ATTEMPTS) place(call, apex, backend, endpoints, t0, attempt + 1);
+          else {
+            metrics.response(key, GRPC.UNAVAILABLE, performance.now() - t0);
+            call.refuse();
+          }
         },
       });
     } catch (err) {
       // The session cannot open streams (going away): nothing was sent, so place it again.
       pool.retire(u);
-      if (attempt < 3) return place(down, headers, ended, apex, backend, endpoints, t0, attempt + 1);
-      metrics.response({ ...key }, GRPC.UNAVAILABLE, now - t0);
-      respondGrpcError(down, GRPC.UNAVAILABLE, `upstream ${e.pod} (${e.address}) cannot take calls: ${(err as Error).message}`);
+      if (attempt + 1 < MAX_ATTEMPTS) return place(call, apex, backend, endpoints, t0, attempt + 1);
+      metrics.response(key, GRPC.UNAVAILABLE, now - t0);
+      call.fail(GRPC.UNAVAILABLE, `upstream ${e.pod} (${e.address}) cannot take calls: ${(err as Error).message}`);
       return;
     }
     est.inflight += 1;
@@ -159,7 +162,8 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       respondGrpcError(down, GRPC.UNAVAILABLE, r.message);
       return;
     }
-    place(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, r.apex, r.backend, r.endpoints, t0, 0);
+    const call = startCall(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, { replayBytes: limits.replayBytes });
+    place(call, r.apex, r.backend, r.endpoints, t0, 0);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -26,6 +26,7 @@ const BUCKETS_MS = [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 30000];
 interface Series {
   key: CallKey;
   requests: number;
+  retries: number;
   byStatus: Map<number, number>;
 }
 
@@ -40,6 +41,8 @@ interface Histogram {
 export interface Metrics {
   request(key: CallKey): void;
   response(key: CallKey, grpcStatus: number, latencyMs: number): void;
+  /** An endpoint refused an attempt unprocessed; the call was placed again. */
+  retry(key: CallKey): void;
   /** A call refused before it had a backend (e.g. unknown service). */
   routeFailure(reason: string): void;
   /** A client opened an HTTP/2 connection to the proxy. */
@@ -62,7 +65,7 @@ export function createMetrics(): Metrics {
   const seriesFor = (k: CallKey): Series => {
     const id = `${k.service}\0${k.backend}\0${k.endpoint}\0${k.pod}`;
     let s = series.get(id);
-    if (!s) series.set(id, (s = { key: { ...k }, requests: 0, byStatus: new Map() }));
+    if (!s) series.set(id, (s = { key: { ...k }, requests: 0, retries: 0, byStatus: new Map() }));
     return s;
   };
 
@@ -79,6 +82,9 @@ export function createMetrics(): Metrics {
       for (let i = 0; i < BUCKETS_MS.length; i++) if (latencyMs <= BUCKETS_MS[i]!) h.counts[i]! += 1;
       h.sum += latencyMs;
       h.n += 1;
+    },
+    retry(key) {
+      seriesFor(key).retries += 1;
     },
     routeFailure(reason) {
       routeFailures.set(reason, (routeFailures.get(reason) ?? 0) + 1);
@@ -99,6 +105,8 @@ export function createMetrics(): Metrics {
           out.push(`mesh_response_total${labels({ ...s.key, grpc_status: code })} ${n}`);
         }
       }
+      out.push('# HELP mesh_retries_total Attempts an endpoint refused unprocessed (REFUSED_STREAM); the call went elsewhere.', '# TYPE mesh_retries_total counter');
+      for (const s of all) if (s.retries) out.push(`mesh_retries_total${labels({ ...s.key })} ${s.retries}`);
       out.push('# HELP mesh_response_latency_ms Call duration at the proxy, milliseconds.', '# TYPE mesh_response_latency_ms histogram');
       for (const h of hists.values()) {
         const base = { service: h.service, backend: h.backend };

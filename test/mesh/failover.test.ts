@@ -50,6 +50,37 @@ async function refusedPort(): Promise<number> {
   return port;
 }
 
+describe('connections that age out', () => {
+  it('servers sending GOAWAY every ~100 ms (max connection age) cost no call: refused streams are placed again', async () => {
+    const aging = await replicas('v1', 2, { maxConnectionAgeMs: 100 });
+    const mesh = await startMesh({ services: { server: aging.map((r) => r.endpoint) } });
+    const c = greeter(`127.0.0.1:${mesh.port}`, 'server:50051');
+    try {
+      const start = Date.now();
+      const outcomes: Outcome[] = [];
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (Date.now() - start < 1500) {
+            try {
+              outcomes.push({ pod: (await sayHello(c)).pod });
+            } catch (e) {
+              outcomes.push({ code: (e as grpc.ServiceError).code });
+            }
+          }
+        }),
+      );
+      assert.deepEqual(countBy(outcomes.filter((o) => o.code !== undefined), (o) => String(o.code)), {});
+      const text = await (await fetch(`http://127.0.0.1:${mesh.adminPort}/metrics`)).text();
+      assert.ok(outcomes.length > 500, `only ${outcomes.length} calls`);
+      assert.match(text, /^mesh_retries_total\{/m, 'no refused stream was retried: did the connections age at all?');
+    } finally {
+      c.close();
+      await mesh.close(500);
+      await Promise.all(aging.map((r) => r.server.shutdown(100)));
+    }
+  });
+});
+
 describe('replicas that die', () => {
   const children: ChildServer[] = [];
   let spare: Replica[] = [];
@@ -112,6 +143,20 @@ describe('replicas that die', () => {
     } finally {
       g.close();
     }
+  });
+
+  it('SIGTERM (graceful drain, GOAWAY): no call fails, the replica leaves the rotation', async () => {
+    const load = background(c);
+    try {
+      await until('traffic on every replica', () => Object.keys(countBy(load.outcomes, (o) => o.pod ?? '')).length >= 3);
+      await children[0]!.kill('SIGTERM');
+      await until('the stopped replica to leave the rotation', async () => (await stateOf(mesh, 'server-v1', 'server-v1-0')) === 'down');
+      const at = load.outcomes.length;
+      await until('200 more calls', () => load.outcomes.length >= at + 200);
+    } finally {
+      await load.stop();
+    }
+    assert.deepEqual(countBy(load.outcomes.filter((o) => o.code !== undefined), (o) => String(o.code)), {});
   });
 
   it('PUT /endpoints replaces a replica while calls run, without failing any', async () => {

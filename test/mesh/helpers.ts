@@ -19,7 +19,7 @@ export interface Replica {
 }
 
 /** One in-process demo server per pod name, e.g. replicas('v1', 3) -> server-v1-0..2. */
-export async function replicas(version: string, n: number, extra: { latencyMs?: number; podPrefix?: string } = {}): Promise<Replica[]> {
+export async function replicas(version: string, n: number, extra: { latencyMs?: number; maxConnectionAgeMs?: number; podPrefix?: string } = {}): Promise<Replica[]> {
   const { podPrefix = `server-${version}-`, ...faults } = extra;
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {

@@ -141,6 +141,19 @@ describe('pass-through', () => {
     assert.deepEqual(pods, Array(5).fill('server-v1-0'));
   });
 
+  it('carries a trailers-only answer (a method the server does not have: UNIMPLEMENTED)', async () => {
+    const raw = { requestStream: false, responseStream: false, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
+    const Missing = grpc.makeGenericClientConstructor({ Missing: { ...raw, path: '/probe.v1.Probe/Missing' } }, 'Missing');
+    const m = new Missing(`127.0.0.1:${mesh.port}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': 'probe:50051' }) as any;
+    try {
+      const err = await new Promise<grpc.ServiceError>((resolve) => m.Missing(Buffer.from('x'), (e: grpc.ServiceError) => resolve(e)));
+      assert.equal(err.code, grpc.status.UNIMPLEMENTED);
+      assert.match(err.details, /Missing/);
+    } finally {
+      m.close();
+    }
+  });
+
   it('answers an unknown authority with UNAVAILABLE naming the service, and keeps serving', async () => {
     const stray = greeter(`127.0.0.1:${mesh.port}`, 'srever:50051');
     try {
