@@ -5,7 +5,7 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Block } from './document.ts';
-import { startBlock, type BlockResult, type ShellSession } from './shell.ts';
+import { spawnBlock, type BlockResult, type ShellSession } from './shell.ts';
 
 export const STATE_DIR = '.tutorial';
 
@@ -39,7 +39,7 @@ export function stateDir(docDir: string): string {
   return dir;
 }
 
-export function startBackground(session: ShellSession, block: Block, options: BackgroundOptions): BackgroundJob {
+export async function startBackground(session: ShellSession, block: Block, options: BackgroundOptions): Promise<BackgroundJob> {
   const name = block.name!;
   const log = path.join(stateDir(session.docDir), `${name}.log`);
   const fd = openSync(log, 'w');
@@ -79,12 +79,11 @@ export function startBackground(session: ShellSession, block: Block, options: Ba
   const out = lineSplitter('stdout');
   const err = lineSplitter('stderr');
 
-  const handle = startBlock(session, {
+  const handle = await spawnBlock(session, {
     text: block.text,
     label: name,
     onStdout: (c) => out.write(c),
     onStderr: (c) => err.write(c),
-    saveState: false,
   });
 
   const exited = handle.done.then((result) => {

@@ -34,6 +34,8 @@ export type RunEvent =
   | { type: 'block-output'; block: Block; stream: 'stdout' | 'stderr'; chunk: Buffer }
   | { type: 'block-end'; block: Block; result: BlockResult; durationMs: number; output: string }
   | { type: 'block-skipped'; block: Block; reason: 'target' | 'skip' }
+  /** A fence that is shown, never run (other languages, yaml without file=, skip=true). */
+  | { type: 'block-shown'; block: Block }
   | { type: 'stage-applied'; block: Block; file: string; line: number; diff: string; split?: Split }
   | { type: 'background-started'; block: Block; name: string; pid: number; log: string }
   | { type: 'background-ready'; block: Block; name: string }

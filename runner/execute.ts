@@ -9,7 +9,7 @@ import type { Block, Section } from './document.ts';
 import { DocumentError, EXIT } from './errors.ts';
 import type { EventBus, Failure, RunStatus } from './events.ts';
 import { isActive, type Plan, type PlannedSection } from './plan.ts';
-import { closeSession, createSession, startBlock, type BlockHandle, type BlockResult } from './shell.ts';
+import { closeSession, createSession, runBlock as runInShell, type BlockHandle, type BlockResult } from './shell.ts';
 import { createStager, type Stager } from './stage-edit.ts';
 import { unifiedDiff } from './diff.ts';
 
@@ -140,6 +140,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
           bus.emit({ type: 'block-skipped', block, reason: step.reason! });
           break;
         case 'show':
+          bus.emit({ type: 'block-shown', block });
           break;
         case 'stage': {
           let edit;
@@ -185,11 +186,10 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     const keep = (s: string) => {
       if (output.length < KEEP_OUTPUT_BYTES) output += s;
     };
-    const handle: BlockHandle = startBlock(session, {
+    const handle: BlockHandle = runInShell(session, {
       text: block.text,
       label: `line-${block.line}`,
       timeoutMs: block.attrs.timeoutMs ?? options.timeoutMs,
-      saveState: true,
       onStdout: (chunk) => {
         keep(chunk.toString('utf8'));
         bus.emit({ type: 'block-output', block, stream: 'stdout', chunk });
@@ -215,7 +215,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
   async function startBackgroundBlock(section: Section, block: Block): Promise<Failure | null> {
     ran.add(block);
     bus.emit({ type: 'block-start', section, block, always: false });
-    const job = startBackground(session, block, {
+    const job = await startBackground(session, block, {
       readyTimeoutMs: block.attrs.timeoutMs ?? options.timeoutMs,
       onLine: (stream, line) => bus.emit({ type: 'background-output', name: job.name, stream, line }),
     });

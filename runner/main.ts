@@ -78,8 +78,14 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
       process.exit(EXIT.interrupted);
     }
   };
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onInterrupt);
+  // A closed terminal (SIGHUP) is cleaned up like Ctrl-C; writes to it must not crash that.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const sig of signals) process.on(sig, onInterrupt);
+  const ignoreClosed = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'EIO') throw e;
+  };
+  process.stdout.on('error', ignoreClosed);
+  process.stderr.on('error', ignoreClosed);
 
   const mode = pauseMode(options, process.stdin.isTTY === true, process.env);
   const beforeSection =
@@ -116,8 +122,7 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
     });
     return result.exitCode;
   } finally {
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
+    for (const sig of signals) process.off(sig, onInterrupt);
   }
 }
 

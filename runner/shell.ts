@@ -1,23 +1,28 @@
 // One bash per block, in its own process group. The block's text goes to bash as a file it
 // sources, never through JavaScript interpolation, so `${VAR}` and backticks are bash's.
-// Exports and the working directory carry forward: when a block ends, bash itself writes
-// `export -p` and a `cd` to a state file; the next block starts from an empty environment
-// and sources that file, so a variable a block unset stays unset. No extra process per
-// block: the state travels through bash builtins and one small file.
+//
+// Exports and the working directory carry forward in a state file: bash writes `export -p`
+// and a `cd` when a block ends, and the next block sources it. Blocks start from an empty
+// environment, so the state file is the whole environment: a variable a block unset stays
+// unset. The first state file is written here from the runner's own environment. No extra
+// process per block: the state travels through bash builtins and small files.
+//
+// Run blocks are forked by the launcher (launcher.ts); background blocks, which run
+// alongside others and need their own output streams, are spawned directly with zx.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { $, quote, which, type ProcessOutput } from 'zx/core';
+import { startLauncher, type Launcher } from './launcher.ts';
 
 export interface ShellSession {
-  /** Folder the first block starts in: the document's. */
   readonly docDir: string;
   readonly tmp: string;
   readonly bash: string;
-  /** The latest state file a block left, or null before the first block. */
-  state: string | null;
+  /** The state file the next block starts from. */
+  state: string;
   seq: number;
+  readonly launcher: Launcher;
 }
 
 export interface BlockResult {
@@ -31,10 +36,13 @@ export interface BlockResult {
 }
 
 export interface BlockHandle {
-  pid: number;
   done: Promise<BlockResult>;
   /** Stop the whole process group: SIGTERM, then SIGKILL after a grace period. */
   stop(): void;
+}
+
+export interface BackgroundHandle extends BlockHandle {
+  pid: number;
 }
 
 export interface StartOptions {
@@ -43,106 +51,200 @@ export interface StartOptions {
   label: string;
   onStdout(chunk: Buffer): void;
   onStderr(chunk: Buffer): void;
-  /** Run blocks pass their exports and cwd on; background blocks do not. */
-  saveState: boolean;
   timeoutMs?: number;
 }
 
 const GRACE_MS = 2000;
 
 export function createSession(docDir: string): ShellSession {
-  const bash = which.sync('bash', { nothrow: true });
-  if (!bash) throw new Error('bash not found on PATH');
-  return { docDir, tmp: mkdtempSync(path.join(os.tmpdir(), 'tutorial-run-')), bash, state: null, seq: 0 };
+  const bash = findBash();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tutorial-run-'));
+  const state = path.join(tmp, '0.state');
+  writeFileSync(state, initialState(process.env, docDir));
+  return { docDir, tmp, bash, state, seq: 0, launcher: startLauncher(bash) };
 }
 
 export function closeSession(session: ShellSession): void {
+  session.launcher.close();
   rmSync(session.tmp, { recursive: true, force: true });
 }
 
-// zx keeps every chunk in memory by default; blocks (and hours of background logs) should not.
-const sink = { push: () => 0, join: () => '', length: 0 };
-const NO_STORE = { stdout: sink, stderr: sink, stdall: sink } as never;
+/** The runner's environment and the document's folder, as a file bash can source. */
+export function initialState(env: NodeJS.ProcessEnv, dir: string): string {
+  const lines: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    // Only names bash can hold; bash keeps SHLVL, PWD and _ itself, and these are read-only.
+    if (value === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;
+    if (['SHLVL', 'PWD', 'OLDPWD', '_', 'SHELLOPTS', 'BASHOPTS', 'BASH_VERSINFO', 'EUID', 'UID', 'PPID'].includes(name)) continue;
+    lines.push(`export ${name}=${bashQuote(value)}`);
+  }
+  lines.push(`cd -- ${bashQuote(dir)}`);
+  return `${lines.join('\n')}\n`;
+}
 
-export function startBlock(session: ShellSession, options: StartOptions): BlockHandle {
+export function bashQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+interface Files {
+  wrapper: string;
+  stateOut: string;
+  errOut: string;
+}
+
+/** Write the block and the wrapper that runs it; returns their paths. */
+function prepare(session: ShellSession, options: StartOptions, saveState: boolean): Files {
   const n = ++session.seq;
   const safeLabel = options.label.replace(/[^A-Za-z0-9._-]+/g, '_');
-  const script = path.join(session.tmp, `${n}-${safeLabel}.sh`);
+  const block = path.join(session.tmp, `${n}-${safeLabel}.sh`);
+  const wrapper = path.join(session.tmp, `${n}.run`);
   const stateOut = path.join(session.tmp, `${n}.state`);
   const errOut = path.join(session.tmp, `${n}.err`);
-  writeFileSync(script, options.text.endsWith('\n') ? options.text : `${options.text}\n`);
-
+  writeFileSync(block, options.text.endsWith('\n') ? options.text : `${options.text}\n`);
   const lines = [
-    `__tutorial_err=${quote(errOut)}`,
-    options.saveState ? `__tutorial_out=${quote(stateOut)}` : '',
-    session.state ? `. ${quote(session.state)}` : '',
-    options.saveState ? `trap '{ export -p; printf "cd -- %q\\n" "$PWD"; } > "$__tutorial_out"' EXIT` : '',
+    // Errors sourcing the state (a read-only name, a folder since removed) are not the block's.
+    `. ${bashQuote(session.state)} 2>/dev/null`,
+    `__tutorial_err=${bashQuote(errOut)}`,
+    saveState ? `__tutorial_out=${bashQuote(stateOut)}` : '',
+    // The first line records the exit code, to tell `exit 143` from a SIGTERM.
+    saveState ? `trap '{ printf "# exit %s\\n" "$?"; export -p; printf "cd -- %q\\n" "$PWD"; } > "$__tutorial_out"' EXIT` : '',
     `trap 'printf "%s\\n%s" "$LINENO" "$BASH_COMMAND" > "$__tutorial_err"' ERR`,
     'set -Eeuo pipefail',
-    `. ${quote(script)}`,
+    `. ${bashQuote(block)}`,
   ];
-  const cmd = lines.filter(Boolean).join('\n');
-  const pieces = Object.assign([cmd], { raw: [cmd] }) as unknown as TemplateStringsArray;
+  writeFileSync(wrapper, `${lines.filter(Boolean).join('\n')}\n`);
+  return { wrapper, stateOut, errOut };
+}
+
+/** A run block: forked by the launcher; its exports and cwd become the session's state. */
+export function runBlock(session: ShellSession, options: StartOptions): BlockHandle {
+  const files = prepare(session, options, true);
+  const launched = session.launcher.launch(files.wrapper, options);
+  const kill = groupKiller(launched.pid);
+  let timedOut = false;
+  const timer = options.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        kill.stop();
+      }, options.timeoutMs)
+    : undefined;
+
+  const done = launched.done.then(async (rc): Promise<BlockResult> => {
+    clearTimeout(timer);
+    const pid = await launched.pid;
+    // The launcher sent SIGTERM to what the block left behind; make sure it goes.
+    kill.afterExit(pid);
+    if (rc === null) {
+      return { code: null, signal: null, timedOut, failedLine: null, failedCommand: 'the runner lost its block launcher' };
+    }
+    let recorded: number | null = null;
+    let stateText: string | null = null;
+    try {
+      stateText = readFileSync(files.stateOut, 'utf8');
+      recorded = Number(/^# exit (\d+)/.exec(stateText)?.[1] ?? NaN);
+    } catch {
+      // No EXIT trap ran: killed outright.
+    }
+    // A failed block's state still counts: `always` blocks after it see where it got to.
+    if (stateText !== null) session.state = files.stateOut;
+    const bySignal = rc > 128 && recorded !== rc ? signalName(rc - 128) : null;
+    return { ...failureInfo(files.errOut, rc), code: bySignal ? null : rc, signal: bySignal, timedOut };
+  });
+  return { done, stop: () => kill.stop() };
+}
+
+/** A background block: its own bash, spawned directly; it does not change the session state. */
+export async function spawnBlock(session: ShellSession, options: StartOptions): Promise<BackgroundHandle> {
+  // zx loads only when a document has background blocks.
+  const { $ } = await import('zx/core');
+  const files = prepare(session, options, false);
+  const cmd = `. ${bashQuote(files.wrapper)}`;
   const proc = $({
     shell: session.bash,
     prefix: '',
     postfix: '',
     cwd: session.docDir,
-    // After the first block the state file brings the whole environment back.
-    env: session.state ? {} : process.env,
+    env: {},
     detached: true,
     nothrow: true,
     quiet: true,
     verbose: false,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // zx keeps every chunk by default; hours of background output should not pile up.
     store: NO_STORE,
-  })(pieces);
-
+  })(Object.assign([cmd], { raw: [cmd] }) as unknown as TemplateStringsArray);
   const child = proc.child!;
   const pid = child.pid!;
   child.stdout!.on('data', options.onStdout);
   child.stderr!.on('data', options.onStderr);
+  const kill = groupKiller(Promise.resolve(pid));
+  child.once('exit', () => kill.afterExit(pid));
+  const done = (proc as Promise<{ exitCode: number | null; signal: string | null }>).then(
+    (out): BlockResult => ({
+      ...failureInfo(files.errOut, out.exitCode),
+      code: out.exitCode,
+      signal: (out.signal as NodeJS.Signals | null) ?? null,
+      timedOut: false,
+    }),
+  );
+  done.then(() => kill.clear());
+  return { pid, done, stop: () => kill.stop() };
+}
 
-  let settled = false;
-  let timedOut = false;
-  let killTimer: NodeJS.Timeout | undefined;
-  const stop = () => {
-    if (settled) return;
-    signalGroup(pid, 'SIGTERM');
-    killTimer ??= setTimeout(() => signalGroup(pid, 'SIGKILL'), GRACE_MS);
+const sink = { push: () => 0, join: () => '', length: 0 };
+const NO_STORE = { stdout: sink, stderr: sink, stdall: sink } as never;
+
+function failureInfo(errOut: string, code: number | null): Pick<BlockResult, 'failedLine' | 'failedCommand'> {
+  if (code === 0) return { failedLine: null, failedCommand: null };
+  try {
+    const [l, ...c] = readFileSync(errOut, 'utf8').split('\n');
+    return { failedLine: Number(l) || null, failedCommand: c.join('\n') || null };
+  } catch {
+    // No ERR trap ran: killed, or an explicit `exit N`.
+    return { failedLine: null, failedCommand: null };
+  }
+}
+
+/**
+ * Stops a process group: SIGTERM now, SIGKILL after a grace period if anything is left.
+ * The pid may not be known yet when stop() is called.
+ */
+function groupKiller(pidP: Promise<number>) {
+  let timer: NodeJS.Timeout | undefined;
+  const escalate = (pid: number) => {
+    timer ??= setTimeout(() => signalGroup(pid, 'SIGKILL'), GRACE_MS);
   };
-  // A block's leftover `&` children would hold its output open: end them with the block.
-  // Long-running processes belong in background=true blocks.
-  child.once('exit', () => stop());
-  const timer = options.timeoutMs
-    ? setTimeout(() => {
-        timedOut = true;
-        stop();
-      }, options.timeoutMs)
-    : undefined;
-
-  const done = (proc as Promise<ProcessOutput>).then((out): BlockResult => {
-    settled = true;
-    clearTimeout(timer);
-    clearTimeout(killTimer);
-    const code = out.exitCode;
-    const signal = (out.signal as NodeJS.Signals | null) ?? null;
-    let failedLine: number | null = null;
-    let failedCommand: string | null = null;
-    if (code !== 0) {
-      try {
-        const [l, ...c] = readFileSync(errOut, 'utf8').split('\n');
-        failedLine = Number(l) || null;
-        failedCommand = c.join('\n') || null;
-      } catch {
-        // No ERR trap ran: killed, or an explicit `exit N`.
+  return {
+    stop() {
+      void pidP.then((pid) => {
+        if (pid <= 0) return;
+        signalGroup(pid, 'SIGTERM');
+        escalate(pid);
+      });
+    },
+    /** The leader exited: end any stray `&` children it left (ordinary blocks only). */
+    afterExit(pid: number) {
+      if (pid <= 0) return;
+      if (groupAlive(pid)) {
+        signalGroup(pid, 'SIGTERM');
+        escalate(pid);
+      } else {
+        clearTimeout(timer);
       }
-    }
-    // A failed block's state still counts: `always` blocks after it see where it got to.
-    if (options.saveState && existsSync(stateOut)) session.state = stateOut;
-    return { code, signal, timedOut, failedLine, failedCommand };
-  });
-  return { pid, done, stop };
+    },
+    clear() {
+      clearTimeout(timer);
+    },
+  };
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Signal a whole process group; a group already gone is fine. */
@@ -152,4 +254,22 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   } catch {
     // ESRCH: nothing left in the group.
   }
+}
+
+function signalName(n: number): NodeJS.Signals | null {
+  const entry = Object.entries(os.constants.signals).find(([, v]) => v === n);
+  return entry ? (entry[0] as NodeJS.Signals) : null;
+}
+
+function findBash(): string {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(path.delimiter)) {
+    const p = path.resolve(dir || '.', 'bash');
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // Not here.
+    }
+  }
+  throw new Error('bash not found on PATH');
 }

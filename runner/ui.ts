@@ -123,13 +123,16 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           break;
         }
         case 'block-skipped':
-          line(
-            s.dim(
-              ev.reason === 'target'
-                ? `↷ ${where(ev.block)} skipped: only for target ${ev.block.target}`
-                : `↷ ${where(ev.block)} skipped: {skip=true}`,
-            ),
-          );
+          if (ev.reason === 'target') {
+            line(s.dim(`↷ ${where(ev.block)} skipped: only for target ${ev.block.target}`));
+          } else {
+            line(s.dim(`${where(ev.block)} (skip=true: shown, not run)`));
+            line(s.dim(indentText(ev.block.text, '  ')));
+          }
+          break;
+        case 'block-shown':
+          line(s.dim(`${where(ev.block)}${ev.block.lang ? ` (${ev.block.lang})` : ''}`));
+          line(s.dim(indentText(ev.block.text, '  ')));
           break;
         case 'stage-applied': {
           const split = ev.split ? s.dim(`  split ${ev.split.apex}: ${ev.split.backends.map((b) => `${b.service}=${b.weight}`).join(' ')} (${splitLabel(ev.split)})`) : '';

@@ -163,7 +163,7 @@ describe('runner CLI', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(ran(r.stdout), ['cleanup'], `--from ${key}`);
     }
-    const r = await runRunner(['doc.md', '--yes', '--from', 'local-only', '--target', 'kind'], { cwd: t.dir });
+    const r = await runRunner(['doc.md', '-y', '--no-verify', '--from', 'local-only', '--target', 'kind'], { cwd: t.dir });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(ran(r.stdout), ['kind', 'traffic', 'cleanup']);
   });

@@ -28,7 +28,7 @@ function doc(dir: string): string {
     '',
     'Intro of setup.',
     '',
-    fence('sh', `echo $PPID > ${path.join(dir, 'runner.pid')}\necho $$ >> ${pids}`),
+    fence('sh', `echo $$ >> ${pids}`),
     shift,
     fence('sh {background=true name=bg ready="bg up"}', `echo $$ >> ${pids}\nsleep 300 & echo $! >> ${pids}\necho "bg up"\nwait`),
     '# Work',
@@ -45,6 +45,15 @@ function doc(dir: string): string {
   ].join('\n');
 }
 
+/** `script` runs the command as its only child: that is the runner. */
+function runnerPid(scriptPid: number): number {
+  const children = readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  assert.equal(children.length, 1, `script has one child: ${children}`);
+  const cmdline = readFileSync(`/proc/${children[0]}/cmdline`, 'utf8');
+  assert.match(cmdline, /runner\.mjs/);
+  return children[0]!;
+}
+
 describe('interrupts', () => {
   let t: TempDir;
   let pids: number[] = [];
@@ -55,7 +64,7 @@ describe('interrupts', () => {
     pids = [];
   });
   afterEach(() => {
-    killAll(pids);
+    killAll([...pids, ...readPids(path.join(t.dir, 'pids'))]);
     t.cleanup();
   });
 
@@ -101,8 +110,7 @@ describe('interrupts', () => {
       r.type('\r');
       // Section 1 ran; now the runner waits at the prompt for section 2.
       await r.waitFor(/Intro of work\.[\s\S]*Enter run · s skip · q quit/);
-      const runnerPid = Number(readFileSync(path.join(t.dir, 'runner.pid'), 'utf8'));
-      process.kill(runnerPid, 'SIGINT');
+      process.kill(runnerPid(r.pid), 'SIGINT');
       const out = await r.done;
       await assertCleanedUp(out);
       assert.ok(!existsSync(path.join(t.dir, 'in-block')), 'section 2 never started');
