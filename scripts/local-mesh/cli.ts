@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { isAlive, readLog, stopGroup } from './processes.ts';
-import { clearState, loadState, logPath, paths, type Paths, type State } from './state.ts';
+import { appendHistory, clearState, loadState, logPath, paths, type Paths, type State } from './state.ts';
 import { up } from './up.ts';
 
 export const USAGE = `usage: node scripts/local-mesh.mjs VERB
@@ -103,6 +103,8 @@ async function applyOrDelete(p: Paths, verb: 'apply' | 'delete', file: string, o
   const res = await admin(running(p), `/${verb}`, { method: 'POST', body: text, headers: { 'content-type': 'application/yaml' } });
   const body = (await res.json().catch(() => ({}))) as { error?: string; applied?: AppliedSplit[]; deleted?: AppliedSplit[] };
   if (!res.ok) throw new Error(`${file}: ${body.error ?? `mesh answered ${res.status}`}`);
+  for (const a of body.applied ?? []) appendHistory(p, { event: 'applied', apex: a.apex, backends: a.backends });
+  for (const a of body.deleted ?? []) appendHistory(p, { event: 'deleted', apex: a.apex });
   for (const a of body.applied ?? []) out(`${a.kind ?? 'split'}/${a.name ?? a.apex} configured: ${a.apex} -> ${a.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`);
   for (const a of body.deleted ?? []) out(`${a.kind ?? 'split'}/${a.name ?? a.apex} deleted: ${a.apex} goes to its own endpoints again`);
   return 0;

@@ -1,7 +1,7 @@
 // Where `local-mesh` keeps what it started: one JSON file of processes and ports, and their
 // logs, in a git-ignored folder. Every verb reads it; only `up` and `down` change it.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Proc } from './processes.ts';
@@ -60,4 +60,35 @@ export function logPath(p: Paths, name: string): string {
 export function ensureDir(p: Paths): void {
   mkdirSync(p.dir, { recursive: true });
   mkdirSync(dirname(p.state), { recursive: true });
+}
+
+/**
+ * An append-only record of what happened (processes started, splits applied), one JSON object
+ * a line. `down` keeps it, so a test or a curious reader can check afterwards that every
+ * process is gone and when each split took effect.
+ */
+export interface HistoryEntry {
+  ts: string;
+  event: 'started' | 'applied' | 'deleted';
+  name?: string;
+  pid?: number;
+  apex?: string;
+  backends?: Array<{ service: string; weight: number }>;
+}
+
+export function historyPath(p: Paths): string {
+  return join(p.dir, 'history.jsonl');
+}
+
+export function appendHistory(p: Paths, entry: Omit<HistoryEntry, 'ts'>): void {
+  mkdirSync(p.dir, { recursive: true });
+  appendFileSync(historyPath(p), JSON.stringify({ ts: new Date().toISOString(), ...entry }) + '\n');
+}
+
+export function readHistory(p: Paths): HistoryEntry[] {
+  try {
+    return readFileSync(historyPath(p), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as HistoryEntry);
+  } catch {
+    return [];
+  }
 }

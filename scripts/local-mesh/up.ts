@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { manifestFiles, podEnv, readTopology, selects, TopologyError, type Workload } from '../../lib/topology.ts';
 import { isAlive, startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
-import { ensureDir, loadState, logPath, ROOT, saveState, type Endpoint, type Paths, type State } from './state.ts';
+import { appendHistory, ensureDir, loadState, logPath, ROOT, saveState, type Endpoint, type Paths, type State } from './state.ts';
 
 const READY_MS = 30_000;
 
@@ -57,6 +57,7 @@ export async function up(p: Paths, out: (line: string) => void): Promise<State> 
   const record = (x: Proc) => {
     state.processes.push(x);
     saveState(p, state);
+    appendHistory(p, { event: 'started', name: x.name, pid: x.pid });
   };
   try {
     // Servers, all replicas at once.

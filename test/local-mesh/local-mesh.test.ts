@@ -81,6 +81,9 @@ test('up, apply, status, logs, endpoints, delete and down', { timeout: 120_000 }
     assert.match(down.out, /stopped 8 processes/);
     assert.deepEqual(pids.filter(pidAlive), [], 'every process up started is gone');
     assert.equal(existsSync(join(dir, 'state.json')), false);
+    const history = readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.deepEqual(history.filter((h) => h.event === 'started').map((h) => h.pid).sort(), [...pids].sort(), 'history names every pid');
+    assert.deepEqual(history.filter((h) => h.event !== 'started').map((h) => h.event), ['applied', 'deleted']);
     rmSync(dir, { recursive: true, force: true });
   }
 });
