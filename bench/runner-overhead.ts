@@ -29,6 +29,9 @@ if (!Number.isInteger(blocks) || blocks < 1 || !Number.isInteger(runs) || runs <
 const dir = mkdtempSync(path.join(os.tmpdir(), 'runner-bench-'));
 const doc = path.join(dir, 'blocks.md');
 writeFileSync(doc, `# ${blocks} blocks\n\n${'```sh\ntrue\n```\n\n'.repeat(blocks)}`);
+// The same run with no blocks: the runner's fixed cost (Node, tsx, parsing, the launcher).
+const empty = path.join(dir, 'empty.md');
+writeFileSync(empty, '# No blocks\n');
 
 interface Case {
   name: string;
@@ -39,6 +42,7 @@ interface Case {
 const cases: Case[] = [
   { name: `shell loop: bash -c true x${blocks}`, command: ['bash', '-c', `for i in $(seq ${blocks}); do bash -c true; done`], cwd: dir },
   { name: 'node runner.mjs --yes', command: [process.execPath, path.join(ROOT, 'runner.mjs'), doc, '--yes'], cwd: dir },
+  { name: 'node runner.mjs --yes, 0 blocks', command: [process.execPath, path.join(ROOT, 'runner.mjs'), empty, '--yes'], cwd: dir },
   // zx finds a local install through npx when run from the project.
   { name: 'npx zx (markdown mode)', command: ['npx', 'zx', doc], cwd: ROOT },
   { name: 'zx binary (markdown mode)', command: [path.join(ROOT, 'node_modules/.bin/zx'), doc], cwd: ROOT },
@@ -72,6 +76,10 @@ try {
       `${r.name.padEnd(34)} ${(r.ms / 1000).toFixed(2).padStart(6)} s  ${(r.ms / blocks).toFixed(1).padStart(6)} ms/block  ratio ${(r.ms / floor).toFixed(2)}`,
     );
   }
+  const perBlock = (results[1]!.ms - results[2]!.ms) / blocks;
+  console.log(
+    `runner per block without its fixed cost: ${perBlock.toFixed(1)} ms (${(perBlock / (floor / blocks)).toFixed(2)}x one bash -c true)`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -287,9 +287,13 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     const lines = block.text.split('\n');
     let command: string | null = null;
     let where = `${doc.file}:${block.line}`;
-    if (r.failedLine !== null && r.failedLine <= lines.length) {
-      where = `${doc.file}:${block.line + r.failedLine}`;
-      command = logicalLine(lines, r.failedLine - 1);
+    // No ERR trap for errors that end bash outright (set -u, syntax): its message has the line.
+    const scriptLine = new RegExp(`${escapeRegExp(r.script)}: line (\\d+)`, 'g');
+    const fromMessage = [...stderr.matchAll(scriptLine)].map((m) => Number(m[1])).at(-1) ?? null;
+    const failedLine = r.failedLine ?? (r.failedCommand === null ? fromMessage : null);
+    if (failedLine !== null && failedLine <= lines.length) {
+      where = `${doc.file}:${block.line + failedLine}`;
+      command = logicalLine(lines, failedLine - 1);
     } else if (r.failedCommand) {
       command = r.failedCommand;
     }
@@ -298,7 +302,9 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
       : r.signal
         ? `was killed by ${r.signal}`
         : `exited with code ${r.code}`;
+    // bash names the temp file it ran; say FILE:LINE of the document instead.
     const tail = stderr
+      .replace(scriptLine, (_, n: string) => `${doc.file}:${block.line + Number(n)}`)
       .split('\n')
       .filter((l) => l.trim() !== '')
       .slice(-STDERR_TAIL_LINES);
@@ -323,6 +329,10 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
       exitCode: typeof err.exitCode === 'number' ? err.exitCode : EXIT.failed,
     };
   }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** The source line at `i`, joined with its backslash continuations. */

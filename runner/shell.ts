@@ -33,6 +33,8 @@ export interface BlockResult {
   failedLine: number | null;
   /** The simple command bash was running when it stopped. */
   failedCommand: string | null;
+  /** The file bash ran the block from; its messages name it ("<script>: line 3: ..."). */
+  script: string;
 }
 
 export interface BlockHandle {
@@ -87,6 +89,7 @@ export function bashQuote(s: string): string {
 }
 
 interface Files {
+  block: string;
   wrapper: string;
   stateOut: string;
   errOut: string;
@@ -113,7 +116,7 @@ function prepare(session: ShellSession, options: StartOptions, saveState: boolea
     `. ${bashQuote(block)}`,
   ];
   writeFileSync(wrapper, `${lines.filter(Boolean).join('\n')}\n`);
-  return { wrapper, stateOut, errOut };
+  return { block, wrapper, stateOut, errOut };
 }
 
 /** A run block: forked by the launcher; its exports and cwd become the session's state. */
@@ -135,7 +138,7 @@ export function runBlock(session: ShellSession, options: StartOptions): BlockHan
     // The launcher sent SIGTERM to what the block left behind; make sure it goes.
     kill.afterExit(pid);
     if (rc === null) {
-      return { code: null, signal: null, timedOut, failedLine: null, failedCommand: 'the runner lost its block launcher' };
+      return { code: null, signal: null, timedOut, failedLine: null, failedCommand: 'the runner lost its block launcher', script: files.block };
     }
     let recorded: number | null = null;
     let stateText: string | null = null;
@@ -148,7 +151,7 @@ export function runBlock(session: ShellSession, options: StartOptions): BlockHan
     // A failed block's state still counts: `always` blocks after it see where it got to.
     if (stateText !== null) session.state = files.stateOut;
     const bySignal = rc > 128 && recorded !== rc ? signalName(rc - 128) : null;
-    return { ...failureInfo(files.errOut, rc), code: bySignal ? null : rc, signal: bySignal, timedOut };
+    return { ...failureInfo(files, rc), code: bySignal ? null : rc, signal: bySignal, timedOut, script: files.block };
   });
   return { done, stop: () => kill.stop() };
 }
@@ -181,7 +184,8 @@ export async function spawnBlock(session: ShellSession, options: StartOptions): 
   child.once('exit', () => kill.afterExit(pid));
   const done = (proc as Promise<{ exitCode: number | null; signal: string | null }>).then(
     (out): BlockResult => ({
-      ...failureInfo(files.errOut, out.exitCode),
+      ...failureInfo(files, out.exitCode),
+      script: files.block,
       code: out.exitCode,
       signal: (out.signal as NodeJS.Signals | null) ?? null,
       timedOut: false,
@@ -194,11 +198,14 @@ export async function spawnBlock(session: ShellSession, options: StartOptions): 
 const sink = { push: () => 0, join: () => '', length: 0 };
 const NO_STORE = { stdout: sink, stderr: sink, stdall: sink } as never;
 
-function failureInfo(errOut: string, code: number | null): Pick<BlockResult, 'failedLine' | 'failedCommand'> {
+function failureInfo(files: Files, code: number | null): Pick<BlockResult, 'failedLine' | 'failedCommand'> {
   if (code === 0) return { failedLine: null, failedCommand: null };
   try {
-    const [l, ...c] = readFileSync(errOut, 'utf8').split('\n');
-    return { failedLine: Number(l) || null, failedCommand: c.join('\n') || null };
+    const [l, ...c] = readFileSync(files.errOut, 'utf8').split('\n');
+    const command = c.join('\n');
+    // The wrapper's `. block` failed: bash could not parse the block (its message says where).
+    if (command.startsWith('. ') && command.includes(files.block)) return { failedLine: null, failedCommand: null };
+    return { failedLine: Number(l) || null, failedCommand: command || null };
   } catch {
     // No ERR trap ran: killed, or an explicit `exit N`.
     return { failedLine: null, failedCommand: null };

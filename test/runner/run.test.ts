@@ -90,6 +90,20 @@ describe('running blocks', () => {
     assert.match(r.stderr, /run failed .*\(exit 1\)/);
   });
 
+  it('set -u and syntax errors (no ERR trap) still point at FILE:LINE, with the document line in the stderr tail', async () => {
+    t.write('u.md', `# U\n\n${fence('sh', 'echo fine\necho "$NOT_SET_ANYWHERE"')}`);
+    const u = await runRunner(['u.md', '--yes'], { cwd: t.dir });
+    assert.equal(u.code, 1);
+    assert.match(u.stderr, /failed in section 1\. U at u\.md:5\n\s+command: echo "\$NOT_SET_ANYWHERE"/);
+    assert.match(u.stderr, /│ u\.md:5: NOT_SET_ANYWHERE: unbound variable/);
+
+    t.write('syntax.md', `# S\n${fence('bash', 'true\nif then fi (')}`);
+    const s = await runRunner(['syntax.md', '--yes'], { cwd: t.dir });
+    assert.equal(s.code, 1);
+    assert.match(s.stderr, /at syntax\.md:4\n\s+command: if then fi \(/);
+    assert.match(s.stderr, /│ syntax\.md:4: syntax error/);
+  });
+
   it('an explicit exit code and a kill by signal are reported', async () => {
     t.write('doc.md', `# A\n${fence('sh', 'echo about to exit\nexit 7')}`);
     const r = await runRunner(['doc.md', '--yes'], { cwd: t.dir });
