@@ -17,7 +17,7 @@ import { unifiedDiff } from './diff.ts';
  * Runs after a section finished well, with the splits its stage edits applied. Throw to fail
  * the run: the error's message is reported, its `exitCode` (default 1) becomes the run's.
  */
-export type AfterSection = (section: Section, appliedSplits: Split[]) => Promise<void>;
+export type AfterSection = (section: Section, appliedSplits: Split[], signal: AbortSignal) => Promise<void>;
 
 export type SectionChoice = 'run' | 'skip' | 'quit';
 
@@ -110,7 +110,11 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
       if (options.verify) {
         for (const check of options.afterSection ?? []) {
           try {
-            await check(section, splits);
+            // Ctrl-C does not wait for a check; a check that fails after that is moot.
+            const checking = check(section, splits, options.interrupt);
+            checking.catch(() => {});
+            await untilAborted(checking, options.interrupt);
+            if (interrupted()) break;
           } catch (e) {
             const err = e as Error & { exitCode?: number };
             fail(checkFailure(section, err));

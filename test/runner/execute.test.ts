@@ -42,7 +42,7 @@ describe('execute', () => {
   });
   afterEach(() => t.cleanup());
 
-  async function run(afterSection: AfterSection[], verify = true) {
+  async function run(afterSection: AfterSection[], verify = true, interrupt = new AbortController().signal) {
     const doc = parseDocument(t.read('doc.md'), 'doc.md', t.dir);
     const events: RunEvent[] = [];
     const bus = createBus();
@@ -54,7 +54,7 @@ describe('execute', () => {
       keepChanges: false,
       verify,
       afterSection,
-      interrupt: new AbortController().signal,
+      interrupt,
     });
     const output = events
       .filter((e): e is Extract<RunEvent, { type: 'block-output' }> => e.type === 'block-output')
@@ -146,6 +146,23 @@ describe('execute', () => {
     );
     assert.equal(result.exitCode, 0);
     assert.equal(called, 0);
+  });
+
+  it('an interrupt does not wait for a check that hangs; always blocks run, exit 130', async () => {
+    const ac = new AbortController();
+    let seenSignal: AbortSignal | undefined;
+    const hanging: AfterSection = (_section, _splits, signal) => {
+      seenSignal = signal;
+      setTimeout(() => ac.abort(), 100);
+      return new Promise(() => {});
+    };
+    const { result, output } = await run([hanging], true, ac.signal);
+    assert.equal(result.status, 'interrupted');
+    assert.equal(result.exitCode, 130);
+    assert.equal(seenSignal?.aborted, true);
+    assert.doesNotMatch(output, /next-ran/);
+    assert.match(output, /cleanup-ran/);
+    assert.equal(t.read('split.yaml'), SPLIT);
   });
 
   it('runs blocks in the document folder whatever the process cwd', async () => {
