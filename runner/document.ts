@@ -110,7 +110,7 @@ export function parseDocument(source: string, file: string, dir = '.'): Document
 function toBlock(token: Tokens.Code, line: number, file: string, section: number): Block {
   let info;
   try {
-    info = parseInfo(token.lang ?? '');
+    info = parseInfo(rawInfo(token));
   } catch (e) {
     if (e instanceof AttributeError) throw new DocumentError(file, line, e.message);
     throw e;
@@ -131,6 +131,16 @@ function toBlock(token: Tokens.Code, line: number, file: string, section: number
     section,
     name: kind === 'background' ? (attrs.name ?? `background-${line}`) : null,
   };
+}
+
+/**
+ * The info string as written. marked's `lang` has Markdown's backslash escapes applied,
+ * which would turn ready="\(ok\)" into a different regex; the fence line keeps them.
+ */
+function rawInfo(token: Tokens.Code): string {
+  const fenceLine = token.raw.replace(/^\n+/, '').split('\n', 1)[0]!;
+  const m = /^\s*(`{3,}|~{3,})(.*)$/.exec(fenceLine);
+  return m ? m[2]!.trim() : (token.lang ?? '');
 }
 
 /** Tokens whose raw strings are consecutive pieces of one text starting at `line`. */

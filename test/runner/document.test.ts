@@ -142,8 +142,8 @@ describe('blocks', () => {
       fence('sh', 'echo any'),
       fence('sh {target=local}', 'echo local'),
       fence('sh {target=kind timeout=2m}', 'echo kind'),
-      // Markdown itself unescapes \" in info strings, so a quote inside a value uses the other quote.
-      fence(`sh {background=true name=traffic ready='summary \\d+ "ok"' timeout=30s}`, 'client'),
+      // The info string is read as written: Markdown's own backslash escapes do not apply.
+      fence(`sh {background=true name=traffic ready="summary \\(\\d+\\) \\"ok\\"" timeout=30s}`, 'client'),
       fence('sh {background}', 'server'),
       fence('sh {skip=true}', 'echo never'),
       fence('sh {always=true allow-errors=true}', 'echo cleanup'),
@@ -169,9 +169,10 @@ describe('blocks', () => {
       ],
     );
     assert.equal(b[2]!.attrs.timeoutMs, 120_000);
-    assert.equal(b[3]!.attrs.ready, 'summary \\d+ "ok"');
+    assert.equal(b[3]!.attrs.ready, 'summary \\(\\d+\\) "ok"');
     assert.equal(b[3]!.attrs.timeoutMs, 30_000);
-    assert.ok(new RegExp(b[3]!.attrs.ready!).test('summary 12 "ok"'));
+    assert.ok(new RegExp(b[3]!.attrs.ready!).test('summary (12) "ok"'));
+    assert.ok(!new RegExp(b[3]!.attrs.ready!).test('summary 12 "ok"'));
     assert.equal(b[5]!.attrs.skip, true);
     assert.deepEqual([b[6]!.attrs.always, b[6]!.attrs.allowErrors], [true, true]);
   });
