@@ -2,7 +2,7 @@
 // blocks run. Prompts need a terminal, so those tests run the runner under `script` (a pty).
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fence, hasScript, killAll, readPids, startOnPty, startRunner, tempDir, waitForFile, waitGone, type TempDir } from './helpers.ts';
@@ -47,7 +47,17 @@ function doc(dir: string): string {
 
 /** `script` runs the command as its only child: that is the runner. */
 function runnerPid(scriptPid: number): number {
-  const children = readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  const children = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === scriptPid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
   assert.equal(children.length, 1, `script has one child: ${children}`);
   const cmdline = readFileSync(`/proc/${children[0]}/cmdline`, 'utf8');
   assert.match(cmdline, /runner\.mjs/);
