@@ -169,7 +169,16 @@ async function main(): Promise<void> {
 
   // Warm both paths (JIT, connections) before measuring.
   await openLoopPair(direct, proxied, 2);
-  if (PHASES.has('latency')) await latencyPhase(direct, proxied, result);
+  if (PHASES.has('latency')) {
+    const pids = { client: process.pid, server: children[0]!.pid!, mesh: children.at(-1)!.pid! };
+    const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+    const t0 = performance.now();
+    await latencyPhase(direct, proxied, result);
+    const secs = (performance.now() - t0) / 1000;
+    const busy = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, Math.round((100 * (cpuSeconds(pid) - before[k]!)) / secs)]));
+    console.log(`  CPU during the latency run (% of one core): ${Object.entries(busy).map(([k, v]) => `${k} ${v}%`).join(', ')}`);
+    Object.assign(result, { latencyCpuPercent: busy });
+  }
   if (PHASES.has('throughput')) await throughputPhase(direct, proxied, result);
   if (PHASES.has('apply')) await applyPhase(proxied, adminPort!, result);
   direct.close();
@@ -189,26 +198,34 @@ async function latencyPhase(direct: Client, proxied: Client, result: Record<stri
 }
 
 async function throughputPhase(direct: Client, proxied: Client, result: Record<string, unknown>): Promise<void> {
-  // Throughput, alternating paths so drift (thermal, other load) hits both alike.
+  // Alternate paths so drift (other load on the machine) hits both alike. CPU seconds per call
+  // of each process are less disturbed by other load than rates are: they say what a call costs.
+  const pids = { client: process.pid, server: children[0]!.pid!, mesh: children.find((c) => c.spawnargs.some((a) => a.endsWith('apps/mesh/main.ts')))!.pid! };
   const rounds = { direct: [] as number[], proxied: [] as number[] };
-  const meshPid = children.find((c) => c.spawnargs.some((a) => a.endsWith('apps/mesh/main.ts')))!.pid!;
-  let meshCpu = 0;
-  let proxiedCalls = 0;
-  for (let i = 0; i < 2; i++) {
-    rounds.direct.push(await closedLoop(direct, 4));
-    const c0 = cpuSeconds(meshPid);
+  const cpu = { direct: { client: 0, server: 0, mesh: 0, calls: 0 }, proxied: { client: 0, server: 0, mesh: 0, calls: 0 } };
+  const measure = async (path: 'direct' | 'proxied', c: Client) => {
+    const c0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
     const t0 = performance.now();
-    const rate = await closedLoop(proxied, 4);
-    meshCpu += cpuSeconds(meshPid) - c0;
-    proxiedCalls += (rate * (performance.now() - t0)) / 1000;
-    rounds.proxied.push(rate);
+    const rate = await closedLoop(c, 4);
+    const acc = cpu[path];
+    acc.calls += (rate * (performance.now() - t0)) / 1000;
+    for (const [k, pid] of Object.entries(pids) as Array<[keyof typeof pids, number]>) acc[k] += cpuSeconds(pid) - c0[k]!;
+    rounds[path].push(rate);
+  };
+  for (let i = 0; i < 2; i++) {
+    await measure('direct', direct);
+    await measure('proxied', proxied);
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const [td, tp] = [mean(rounds.direct), mean(rounds.proxied)];
   console.log(`throughput at concurrency ${CONCURRENCY}, closed loop: direct ${td.toFixed(0)} calls/s, proxied ${tp.toFixed(0)} calls/s, ratio ${(tp / td).toFixed(2)}`);
-  const usPerCall = (meshCpu / proxiedCalls) * 1e6;
-  console.log(`proxy CPU per call at saturation: ${usPerCall.toFixed(0)} µs (user + system)`);
-  Object.assign(result, { throughput: { direct: td, proxied: tp, ratio: tp / td, rounds, proxyCpuUsPerCall: usPerCall } });
+  const us = (path: 'direct' | 'proxied') =>
+    Object.fromEntries((['client', 'server', 'mesh'] as const).map((k) => [k, Math.round((cpu[path][k] / cpu[path].calls) * 1e6)])) as Record<'client' | 'server' | 'mesh', number>;
+  const [ud, up] = [us('direct'), us('proxied')];
+  const total = (u: Record<string, number>) => u.client! + u.server! + u.mesh!;
+  console.log(`  CPU per call (µs, user + system): direct client ${ud.client} + server ${ud.server} = ${total(ud)}; proxied client ${up.client} + server ${up.server} + proxy ${up.mesh} = ${total(up)}`);
+  console.log(`  if CPU-bound, the ratio would be ${(total(ud) / total(up)).toFixed(2)}`);
+  Object.assign(result, { throughput: { direct: td, proxied: tp, ratio: tp / td, rounds, cpuUsPerCall: { direct: ud, proxied: up } } });
 }
 
 async function applyPhase(proxied: Client, adminPort: string, result: Record<string, unknown>): Promise<void> {

@@ -19,6 +19,15 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 
 /** Request headers for the upstream: pseudo-headers and metadata kept, hop-by-hop ones dropped. */
 export function requestHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
+  // The common case (a gRPC client) has nothing to drop: pass the object on as it is.
+  let clean = true;
+  for (const k in h) {
+    if (HOP_BY_HOP.has(k) || k === 'host' || (k === 'te' && h.te !== 'trailers')) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return h;
   const out: OutgoingHttpHeaders = {};
   for (const k of Object.keys(h)) {
     if (HOP_BY_HOP.has(k)) continue;
@@ -39,6 +48,14 @@ export function requestHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
 
 /** Response headers or trailers for the downstream. */
 export function responseHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
+  let clean = true;
+  for (const k in h) {
+    if (HOP_BY_HOP.has(k)) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return h;
   const out: OutgoingHttpHeaders = {};
   for (const k of Object.keys(h)) if (!HOP_BY_HOP.has(k)) out[k] = h[k];
   return out;
@@ -73,190 +90,258 @@ function statusOfReset(code: number): number {
   return GRPC.INTERNAL;
 }
 
-export interface AttemptHooks {
+/**
+ * Receives the outcome of each attempt. One object serves every call (no closures per call:
+ * this is the hot path); `ctx` is whatever the caller attached to the attempt.
+ */
+export interface AttemptSink<T> {
   /** The endpoint answered with headers (for the latency estimate). */
-  onResponse(): void;
+  onResponse(ctx: T): void;
   /**
    * The attempt is over, called exactly once. `refused`: the endpoint did not process the call
-   * (RST_STREAM REFUSED_STREAM, e.g. it sent GOAWAY as we sent the call), so it can be placed
+   * (RST_STREAM REFUSED_STREAM, e.g. its GOAWAY crossed our request), so it may be placed
    * again; otherwise `status` is the gRPC status the client sees.
    */
-  onDone(result: { status: number; refused: boolean }): void;
+  onDone(ctx: T, status: number, refused: boolean): void;
 }
 
-/** One client call, placed on one endpoint after another if endpoints refuse it. */
+/**
+ * One client call, placed on one endpoint after another if endpoints refuse it. Plain state;
+ * the stream listeners below are module-level functions that find it through `this`.
+ */
 export interface Call {
-  /** True once the client has gone away or had its answer. */
-  finished(): boolean;
-  /** Send the call over `session`. Throws, having sent nothing, if the session cannot open a stream. */
-  attempt(session: ClientHttp2Session, label: string, hooks: AttemptHooks): void;
-  /** Answer the client with a gRPC error instead (trailers-only). */
-  fail(code: number, message: string): void;
-  /** Give up placing: hand the refusal itself to the client, whose gRPC library may retry. */
-  refuse(): void;
+  readonly down: ServerHttp2Stream;
+  readonly headers: OutgoingHttpHeaders;
+  /** Request body kept for a replay until an endpoint answers; null once too big or answered. */
+  replay: Buffer[] | null;
+  replayBytes: number;
+  readonly maxReplayBytes: number;
+  /** The client has sent its whole request. */
+  ended: boolean;
+  up: ClientHttp2Stream | undefined;
+  reading: boolean;
+  /** An endpoint has answered: from then on the call belongs to it. */
+  committed: boolean;
+  /** The client has had its final frame from us: after that a close is normal. */
+  downFinished: boolean;
+  trailers: OutgoingHttpHeaders | undefined;
+  trailersReady: boolean;
+  wantTrailers: boolean;
 }
 
-export interface CallOptions {
-  /** Request bytes kept for replay on a refusal; a larger request is not replayed. */
-  replayBytes: number;
+interface Attempt {
+  call: Call;
+  label: string;
+  sink: AttemptSink<unknown>;
+  ctx: unknown;
+  status: number | undefined;
+  err: (Error & { code?: string }) | undefined;
+  /** The connection broke mid-answer: trailers are ours, not the endpoint's. */
+  broken: boolean;
+}
+
+const CALL = Symbol('mesh.call');
+const ATTEMPT = Symbol('mesh.attempt');
+type Down = ServerHttp2Stream & { [CALL]: Call };
+type Up = ClientHttp2Stream & { [ATTEMPT]: Attempt };
+
+function sendTrailers(c: Call): void {
+  if (c.downFinished || c.down.destroyed || c.down.closed) return;
+  c.downFinished = true;
+  c.down.sendTrailers(c.trailers ?? {});
+}
+
+function onDownData(this: Down, chunk: Buffer): void {
+  const c = this[CALL];
+  if (c.replay) {
+    c.replayBytes += chunk.length;
+    if (c.replayBytes > c.maxReplayBytes) c.replay = null;
+    else c.replay.push(chunk);
+  }
+  const u = c.up;
+  if (u && !u.destroyed && !u.write(chunk)) {
+    this.pause();
+    u.once('drain', onUpDrain);
+  }
+}
+
+function onUpDrain(this: Up): void {
+  const c = this[ATTEMPT].call;
+  if (c.up === this) c.down.resume();
+}
+
+function onDownEnd(this: Down): void {
+  const c = this[CALL];
+  c.ended = true;
+  if (c.up && !c.up.destroyed) c.up.end();
+}
+
+function onDownWantTrailers(this: Down): void {
+  const c = this[CALL];
+  c.wantTrailers = true;
+  if (c.trailersReady) sendTrailers(c);
+}
+
+// The client went away (cancel, deadline, broken connection): tell the endpoint.
+function onDownClose(this: Down): void {
+  const c = this[CALL];
+  if (c.downFinished) return;
+  if (c.up && !c.up.closed && !c.up.destroyed) c.up.close(this.rstCode || NGHTTP2_CANCEL);
+}
+
+function ignore(): void {}
+
+function onUpError(this: Up, e: Error & { code?: string }): void {
+  this[ATTEMPT].err = e;
+}
+
+function onUpResponse(this: Up, h: IncomingHttpHeaders, flags: number): void {
+  const a = this[ATTEMPT];
+  const c = a.call;
+  c.committed = true;
+  c.replay = null;
+  a.sink.onResponse(a.ctx);
+  const down = c.down;
+  if (down.destroyed || down.closed) return;
+  if (flags & NGHTTP2_FLAG_END_STREAM) {
+    // Trailers-only: the status is in these headers and nothing follows.
+    a.status = statusOf(h);
+    c.downFinished = true;
+    down.respond(responseHeaders(h), { endStream: true });
+    return;
+  }
+  down.respond(responseHeaders(h), { waitForTrailers: true });
+  this.on('data', onUpData);
+  this.once('end', onUpEnd);
+}
+
+function onUpData(this: Up, chunk: Buffer): void {
+  const down = this[ATTEMPT].call.down;
+  if (!down.write(chunk)) {
+    this.pause();
+    down.once('drain', onDownDrain);
+  }
+}
+
+function onDownDrain(this: Down): void {
+  this[CALL].up?.resume();
+}
+
+function onUpEnd(this: Up): void {
+  const a = this[ATTEMPT];
+  if (!a.broken) a.call.down.end();
+}
+
+function onUpTrailers(this: Up, t: IncomingHttpHeaders): void {
+  const a = this[ATTEMPT];
+  const c = a.call;
+  c.trailers = responseHeaders(t);
+  a.status = statusOf(t);
+  c.trailersReady = true;
+  if (c.wantTrailers) sendTrailers(c);
+}
+
+function onUpClose(this: Up): void {
+  const a = this[ATTEMPT];
+  const c = a.call;
+  const down = c.down;
+  const code = this.rstCode ?? NGHTTP2_NO_ERROR;
+  const downOpen = !c.downFinished && !down.destroyed && !down.closed;
+  if (!c.committed && downOpen && c.replay && (code === NGHTTP2_REFUSED_STREAM || a.err?.code === 'ERR_HTTP2_GOAWAY_SESSION')) {
+    // Not processed (RFC 9113 8.7): safe to send again. Hold the client's body meanwhile.
+    c.up = undefined;
+    down.pause();
+    a.sink.onDone(a.ctx, GRPC.UNAVAILABLE, true);
+    return;
+  }
+  if (code !== NGHTTP2_NO_ERROR && downOpen) {
+    if (a.err?.code === 'ERR_HTTP2_STREAM_ERROR') {
+      // The endpoint reset the stream: hand the same code on.
+      a.status = statusOfReset(code);
+      down.close(code);
+    } else {
+      // The connection to the endpoint broke under the call.
+      a.status = GRPC.UNAVAILABLE;
+      const message = `upstream ${a.label} failed: ${a.err?.message ?? 'connection closed'}`;
+      if (!down.headersSent) {
+        respondGrpcError(down, a.status, message);
+        c.downFinished = true;
+      } else {
+        a.broken = true;
+        c.trailers = { 'grpc-status': String(a.status), 'grpc-message': encodeGrpcMessage(message) };
+        c.trailersReady = true;
+        down.end();
+      }
+    }
+  } else {
+    c.trailersReady = true;
+    if (c.wantTrailers) sendTrailers(c);
+  }
+  a.sink.onDone(a.ctx, a.status ?? (down.rstCode ? GRPC.CANCELLED : GRPC.UNKNOWN), false);
 }
 
 /**
  * Take over a downstream stream. Nothing is read from the client until the first attempt;
- * the request body is kept (up to replayBytes) until an endpoint answers, so a refused call
- * can be sent again, whole, elsewhere.
+ * the request body is kept (up to maxReplayBytes) until an endpoint answers, so a refused
+ * call can be sent again, whole, elsewhere.
  */
-export function startCall(down: ServerHttp2Stream, headers: IncomingHttpHeaders, downEnded: boolean, opts: CallOptions): Call {
-  const outHeaders = requestHeaders(headers);
-  let replay: Buffer[] | null = [];
-  let replayBytes = 0;
-  let ended = downEnded;
-  let up: ClientHttp2Stream | undefined;
-  let reading = false;
-  // Set once an endpoint has answered: from then on the call belongs to it.
-  let committed = false;
-  // Set once the client has had its final frame from us: after that a close is normal.
-  let downFinished = false;
-  let trailers: OutgoingHttpHeaders | undefined;
-  let trailersReady = false;
-  let wantTrailers = false;
-
-  const sendTrailers = () => {
-    if (downFinished || down.destroyed || down.closed) return;
-    downFinished = true;
-    down.sendTrailers(trailers ?? {});
+export function startCall(down: ServerHttp2Stream, headers: IncomingHttpHeaders, downEnded: boolean, maxReplayBytes: number): Call {
+  const c: Call = {
+    down,
+    headers: requestHeaders(headers),
+    replay: [],
+    replayBytes: 0,
+    maxReplayBytes,
+    ended: downEnded,
+    up: undefined,
+    reading: false,
+    committed: false,
+    downFinished: false,
+    trailers: undefined,
+    trailersReady: false,
+    wantTrailers: false,
   };
+  (down as Down)[CALL] = c;
+  down.on('error', ignore);
+  down.on('wantTrailers', onDownWantTrailers);
+  down.on('close', onDownClose);
+  return c;
+}
 
-  const onData = (chunk: Buffer) => {
-    if (replay) {
-      replayBytes += chunk.length;
-      if (replayBytes > opts.replayBytes) replay = null;
-      else replay.push(chunk);
-    }
-    const u = up;
-    if (u && !u.destroyed && !u.write(chunk)) {
-      down.pause();
-      u.once('drain', () => {
-        if (up === u) down.resume();
-      });
-    }
-  };
-  const onEnd = () => {
-    ended = true;
-    if (up && !up.destroyed) up.end();
-  };
+/** True once the client has gone away or had its answer. */
+export function callFinished(c: Call): boolean {
+  return c.downFinished || c.down.destroyed || c.down.closed;
+}
 
-  down.on('error', () => {});
-  down.on('wantTrailers', () => {
-    wantTrailers = true;
-    if (trailersReady) sendTrailers();
-  });
-  // The client went away (cancel, deadline, broken connection): tell the endpoint.
-  down.on('close', () => {
-    if (downFinished) return;
-    if (up && !up.closed && !up.destroyed) up.close(down.rstCode || NGHTTP2_CANCEL);
-  });
+/** Send the call over `session`. Throws, having sent nothing, if the session cannot open a stream. */
+export function attempt<T>(c: Call, session: ClientHttp2Session, label: string, sink: AttemptSink<T>, ctx: T): void {
+  const again = c.replay ?? [];
+  const u = session.request(c.headers, { endStream: c.ended && again.length === 0 }) as Up;
+  u[ATTEMPT] = { call: c, label, sink: sink as AttemptSink<unknown>, ctx, status: undefined, err: undefined, broken: false };
+  c.up = u;
+  for (const chunk of again) u.write(chunk);
+  if (c.ended && again.length > 0) u.end();
+  u.on('error', onUpError);
+  u.on('response', onUpResponse);
+  u.on('trailers', onUpTrailers);
+  u.on('close', onUpClose);
+  if (!c.reading) {
+    c.reading = true;
+    c.down.on('data', onDownData);
+    c.down.once('end', onDownEnd);
+  } else {
+    c.down.resume();
+  }
+}
 
-  const attempt = (session: ClientHttp2Session, label: string, hooks: AttemptHooks) => {
-    const again = replay ?? [];
-    const u: ClientHttp2Stream = session.request(outHeaders, { endStream: ended && again.length === 0 });
-    up = u;
-    for (const chunk of again) u.write(chunk);
-    if (ended && again.length > 0) u.end();
-    if (!reading) {
-      reading = true;
-      down.on('data', onData);
-      down.once('end', onEnd);
-    } else {
-      down.resume();
-    }
+/** Answer the client with a gRPC error instead (trailers-only). */
+export function failCall(c: Call, code: number, message: string): void {
+  c.downFinished = true;
+  respondGrpcError(c.down, code, message);
+}
 
-    let status: number | undefined;
-    let err: (Error & { code?: string }) | undefined;
-    let broken = false;
-    u.on('error', (e: Error & { code?: string }) => {
-      err = e;
-    });
-    u.on('response', (h: IncomingHttpHeaders, flags: number) => {
-      committed = true;
-      replay = null;
-      hooks.onResponse();
-      if (down.destroyed || down.closed) return;
-      if (flags & NGHTTP2_FLAG_END_STREAM) {
-        // Trailers-only: the status is in these headers and nothing follows.
-        status = statusOf(h);
-        downFinished = true;
-        down.respond(responseHeaders(h), { endStream: true });
-        return;
-      }
-      down.respond(responseHeaders(h), { waitForTrailers: true });
-      u.on('data', (chunk: Buffer) => {
-        if (!down.write(chunk)) {
-          u.pause();
-          down.once('drain', () => u.resume());
-        }
-      });
-      u.once('end', () => {
-        if (!broken) down.end();
-      });
-    });
-    u.on('trailers', (t: IncomingHttpHeaders) => {
-      trailers = responseHeaders(t);
-      status = statusOf(t);
-      trailersReady = true;
-      if (wantTrailers) sendTrailers();
-    });
-
-    u.on('close', () => {
-      const code = u.rstCode ?? NGHTTP2_NO_ERROR;
-      const downOpen = !downFinished && !down.destroyed && !down.closed;
-      if (!committed && downOpen && replay && (code === NGHTTP2_REFUSED_STREAM || err?.code === 'ERR_HTTP2_GOAWAY_SESSION')) {
-        // Not processed (RFC 9113 8.7): safe to send again. Hold the client's body meanwhile.
-        up = undefined;
-        down.pause();
-        hooks.onDone({ status: GRPC.UNAVAILABLE, refused: true });
-        return;
-      }
-      if (code !== NGHTTP2_NO_ERROR && downOpen) {
-        if (err?.code === 'ERR_HTTP2_STREAM_ERROR') {
-          // The endpoint reset the stream: hand the same code on.
-          status = statusOfReset(code);
-          down.close(code);
-        } else {
-          // The connection to the endpoint broke under the call.
-          status = GRPC.UNAVAILABLE;
-          const message = `upstream ${label} failed: ${err?.message ?? 'connection closed'}`;
-          if (!down.headersSent) {
-            respondGrpcError(down, status, message);
-            downFinished = true;
-          } else {
-            broken = true;
-            trailers = { 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message) };
-            trailersReady = true;
-            down.end();
-          }
-        }
-      } else if (wantTrailers) {
-        trailersReady = true;
-        sendTrailers();
-      } else {
-        trailersReady = true;
-      }
-      if (status === undefined) status = down.rstCode ? GRPC.CANCELLED : GRPC.UNKNOWN;
-      hooks.onDone({ status, refused: false });
-    });
-  };
-
-  return {
-    finished: () => downFinished || down.destroyed || down.closed,
-    attempt,
-    fail(code, message) {
-      downFinished = true;
-      respondGrpcError(down, code, message);
-    },
-    refuse() {
-      downFinished = true;
-      if (!down.destroyed && !down.closed) down.close(NGHTTP2_REFUSED_STREAM);
-    },
-  };
+/** Give up placing: hand the refusal itself to the client, whose gRPC library may retry. */
+export function refuseCall(c: Call): void {
+  c.downFinished = true;
+  if (!c.down.destroyed && !c.down.closed) c.down.close(NGHTTP2_REFUSED_STREAM);
 }

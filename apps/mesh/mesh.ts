@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Split } from '../../lib/split.ts';
 import { startAdmin } from './admin.ts';
 import { DEFAULT_EWMA, observe, pickP2C, type EwmaOptions } from './balancer.ts';
-import { GRPC, respondGrpcError, startCall, type Call } from './forwarder.ts';
-import { createMetrics, type CallKey, type EndpointGauge } from './metrics.ts';
+import { attempt as startAttempt, callFinished, failCall, GRPC, refuseCall, respondGrpcError, startCall, type AttemptSink, type Call } from './forwarder.ts';
+import { createMetrics, type EndpointGauge, type Series } from './metrics.ts';
 import {
   applyManifests,
   deleteManifests,
@@ -17,6 +17,7 @@ import {
   route,
   withServices,
   type Endpoint,
+  type Route,
   type RoutingTable,
 } from './routing-table.ts';
 import { createPool, type Upstream } from './upstreams.ts';
@@ -67,6 +68,21 @@ export interface Mesh {
   close(graceMs?: number): Promise<void>;
 }
 
+const noop = () => {};
+
+type Routed = Extract<Route, { ok: true }>;
+
+/** One attempt of one call on one endpoint: what the outcome handler needs to know. */
+interface Placement {
+  call: Call;
+  route: Routed;
+  t0: number;
+  attempt: number;
+  upstream: Upstream;
+  series: Series;
+  sentAt: number;
+}
+
 const describe = (s: Split) => `${s.apex} -> ${s.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`;
 
 export async function startMesh(opts: MeshOptions): Promise<Mesh> {
@@ -82,12 +98,31 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const syncPool = () => pool.sync([...table.services.values()].flatMap((eps) => eps.map((e) => e.address)));
   syncPool();
 
-  const place = (call: Call, apex: string, backend: string, endpoints: readonly Endpoint[], t0: number, attempt: number): void => {
-    if (call.finished()) return;
+  // One handler for every attempt's outcome; each attempt carries its own Placement.
+  const sink: AttemptSink<Placement> = {
+    onResponse(p) {
+      const t = performance.now();
+      observe(p.upstream.estimate, t - p.sentAt, t);
+    },
+    onDone(p, status, refused) {
+      p.upstream.estimate.inflight -= 1;
+      if (!refused) return metrics.response(p.series, status, performance.now() - p.t0);
+      metrics.retry(p.series);
+      // The endpoint did not process it (typically: its GOAWAY crossed our request).
+      if (p.attempt + 1 < MAX_ATTEMPTS) place(p.call, p.route, p.t0, p.attempt + 1);
+      else {
+        metrics.response(p.series, GRPC.UNAVAILABLE, performance.now() - p.t0);
+        refuseCall(p.call);
+      }
+    },
+  };
+
+  const place = (call: Call, r: Routed, t0: number, attempt: number): void => {
+    if (callFinished(call)) return;
     const ready: Array<{ e: Endpoint; u: Upstream }> = [];
     let connecting = false;
     let lastError: string | undefined;
-    for (const e of endpoints) {
+    for (const e of r.endpoints) {
       const u = pool.get(e.address);
       if (!u) continue;
       if (u.state === 'ready' && u.session) ready.push({ e, u });
@@ -98,45 +133,30 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     if (ready.length === 0) {
       const waited = now - t0;
       if (connecting && waited < limits.waitForEndpointMs) {
-        void pool.changed(limits.waitForEndpointMs - waited).then(() => place(call, apex, backend, endpoints, t0, attempt));
+        void pool.changed(limits.waitForEndpointMs - waited).then(() => place(call, r, t0, attempt));
         return;
       }
-      metrics.response({ service: apex, backend, endpoint: '', pod: '' }, GRPC.UNAVAILABLE, now - t0);
-      const why = endpoints.length === 0 ? `service ${backend} has no endpoints` : `no live endpoint for service ${backend} (${endpoints.length} down${lastError ? `: ${lastError}` : ''})`;
-      call.fail(GRPC.UNAVAILABLE, why);
+      metrics.response(metrics.series({ service: r.apex, backend: r.backend, endpoint: '', pod: '' }), GRPC.UNAVAILABLE, now - t0);
+      const why =
+        r.endpoints.length === 0 ? `service ${r.backend} has no endpoints` : `no live endpoint for service ${r.backend} (${r.endpoints.length} down${lastError ? `: ${lastError}` : ''})`;
+      failCall(call, GRPC.UNAVAILABLE, why);
       return;
     }
     const { e, u } = pickP2C(ready, (x) => x.u.estimate, now)!;
-    const key: CallKey = { service: apex, backend, endpoint: e.address, pod: e.pod };
-    const est = u.estimate;
+    const series = metrics.series({ service: r.apex, backend: r.backend, endpoint: e.address, pod: e.pod });
+    const p: Placement = { call, route: r, t0, attempt, upstream: u, series, sentAt: now };
     try {
-      call.attempt(u.session!, `${e.pod} (${e.address})`, {
-        onResponse() {
-          const t = performance.now();
-          observe(est, t - now, t);
-        },
-        onDone({ status, refused }) {
-          est.inflight -= 1;
-          if (!refused) return metrics.response(key, status, performance.now() - t0);
-          metrics.retry(key);
-          // The endpoint did not process it (typically: its GOAWAY crossed our request).
-          if (attempt + 1 < MAX_ATTEMPTS) place(call, apex, backend, endpoints, t0, attempt + 1);
-          else {
-            metrics.response(key, GRPC.UNAVAILABLE, performance.now() - t0);
-            call.refuse();
-          }
-        },
-      });
+      startAttempt(call, u.session!, `${e.pod} (${e.address})`, sink, p);
     } catch (err) {
       // The session cannot open streams (going away): nothing was sent, so place it again.
       pool.retire(u);
-      if (attempt + 1 < MAX_ATTEMPTS) return place(call, apex, backend, endpoints, t0, attempt + 1);
-      metrics.response(key, GRPC.UNAVAILABLE, now - t0);
-      call.fail(GRPC.UNAVAILABLE, `upstream ${e.pod} (${e.address}) cannot take calls: ${(err as Error).message}`);
+      if (attempt + 1 < MAX_ATTEMPTS) return place(call, r, t0, attempt + 1);
+      metrics.response(series, GRPC.UNAVAILABLE, now - t0);
+      failCall(call, GRPC.UNAVAILABLE, `upstream ${e.pod} (${e.address}) cannot take calls: ${(err as Error).message}`);
       return;
     }
-    est.inflight += 1;
-    metrics.request(key);
+    u.estimate.inflight += 1;
+    metrics.request(series);
   };
 
   const server = http2.createServer({
@@ -152,18 +172,18 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   });
   server.on('sessionError', () => {});
   server.on('stream', (down: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
-    down.on('error', () => {});
     const t0 = performance.now();
     const authority = String(headers[':authority'] ?? headers.host ?? '');
     // Routed once, against the table in force now: a later apply does not move this call.
     const r = route(table, authority, Math.random());
     if (!r.ok) {
+      down.on('error', noop);
       metrics.routeFailure('unknown_service');
       respondGrpcError(down, GRPC.UNAVAILABLE, r.message);
       return;
     }
-    const call = startCall(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, { replayBytes: limits.replayBytes });
-    place(call, r.apex, r.backend, r.endpoints, t0, 0);
+    const call = startCall(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, limits.replayBytes);
+    place(call, r, t0, 0);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

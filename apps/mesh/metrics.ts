@@ -23,11 +23,13 @@ export interface EndpointGauge {
 /** Upper bounds of the latency buckets, milliseconds (+Inf is implied). */
 const BUCKETS_MS = [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 30000];
 
-interface Series {
+/** The counters of one (service, backend, endpoint, pod); callers keep it for the call's life. */
+export interface Series {
   key: CallKey;
   requests: number;
   retries: number;
   byStatus: Map<number, number>;
+  hist: Histogram;
 }
 
 interface Histogram {
@@ -39,10 +41,11 @@ interface Histogram {
 }
 
 export interface Metrics {
-  request(key: CallKey): void;
-  response(key: CallKey, grpcStatus: number, latencyMs: number): void;
+  series(key: CallKey): Series;
+  request(s: Series): void;
+  response(s: Series, grpcStatus: number, latencyMs: number): void;
   /** An endpoint refused an attempt unprocessed; the call was placed again. */
-  retry(key: CallKey): void;
+  retry(s: Series): void;
   /** A call refused before it had a backend (e.g. unknown service). */
   routeFailure(reason: string): void;
   /** A client opened an HTTP/2 connection to the proxy. */
@@ -62,29 +65,30 @@ export function createMetrics(): Metrics {
   const routeFailures = new Map<string, number>();
   let connections = 0;
 
-  const seriesFor = (k: CallKey): Series => {
-    const id = `${k.service}\0${k.backend}\0${k.endpoint}\0${k.pod}`;
-    let s = series.get(id);
-    if (!s) series.set(id, (s = { key: { ...k }, requests: 0, retries: 0, byStatus: new Map() }));
-    return s;
-  };
-
   return {
-    request(key) {
-      seriesFor(key).requests += 1;
+    series(k) {
+      const id = `${k.service}\0${k.backend}\0${k.endpoint}\0${k.pod}`;
+      let s = series.get(id);
+      if (!s) {
+        const hid = `${k.service}\0${k.backend}`;
+        let hist = hists.get(hid);
+        if (!hist) hists.set(hid, (hist = { service: k.service, backend: k.backend, counts: BUCKETS_MS.map(() => 0), sum: 0, n: 0 }));
+        series.set(id, (s = { key: { ...k }, requests: 0, retries: 0, byStatus: new Map(), hist }));
+      }
+      return s;
     },
-    response(key, grpcStatus, latencyMs) {
-      const s = seriesFor(key);
+    request(s) {
+      s.requests += 1;
+    },
+    response(s, grpcStatus, latencyMs) {
       s.byStatus.set(grpcStatus, (s.byStatus.get(grpcStatus) ?? 0) + 1);
-      const hid = `${key.service}\0${key.backend}`;
-      let h = hists.get(hid);
-      if (!h) hists.set(hid, (h = { service: key.service, backend: key.backend, counts: BUCKETS_MS.map(() => 0), sum: 0, n: 0 }));
+      const h = s.hist;
       for (let i = 0; i < BUCKETS_MS.length; i++) if (latencyMs <= BUCKETS_MS[i]!) h.counts[i]! += 1;
       h.sum += latencyMs;
       h.n += 1;
     },
-    retry(key) {
-      seriesFor(key).retries += 1;
+    retry(s) {
+      s.retries += 1;
     },
     routeFailure(reason) {
       routeFailures.set(reason, (routeFailures.get(reason) ?? 0) + 1);
