@@ -178,6 +178,10 @@ async function main(): Promise<void> {
     const busy = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, Math.round((100 * (cpuSeconds(pid) - before[k]!)) / secs)]));
     console.log(`  CPU during the latency run (% of one core): ${Object.entries(busy).map(([k, v]) => `${k} ${v}%`).join(', ')}`);
     Object.assign(result, { latencyCpuPercent: busy });
+    const loop = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    const q = (k: string) => Number(new RegExp(`^mesh_event_loop_delay_ms\\{quantile="${k}"\\} (\\S+)`, 'm').exec(loop)?.[1]);
+    console.log(`  proxy event-loop delay since it started: p50 ${ms(q('0.5'))}, p99 ${ms(q('0.99'))}, p99.9 ${ms(q('0.999'))}`);
+    Object.assign(result, { proxyEventLoopDelayMs: { p50: q('0.5'), p99: q('0.99'), p999: q('0.999') } });
   }
   if (PHASES.has('throughput')) await throughputPhase(direct, proxied, result);
   if (PHASES.has('apply')) await applyPhase(proxied, adminPort!, result);

@@ -4,6 +4,7 @@
 
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Split } from '../../lib/split.ts';
 import { startAdmin } from './admin.ts';
 import { DEFAULT_EWMA, observe, pickP2C, type EwmaOptions } from './balancer.ts';
@@ -83,6 +84,20 @@ interface Placement {
   sentAt: number;
 }
 
+const LOOP_RESOLUTION_MS = 10;
+
+function loopDelayText(h: IntervalHistogram): string {
+  // The histogram holds whole intervals between samples; the delay is what exceeds the period.
+  const ms = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS).toFixed(3);
+  return [
+    '# HELP mesh_event_loop_delay_ms How late the proxy\'s event loop ran, since start.',
+    '# TYPE mesh_event_loop_delay_ms summary',
+    ...[0.5, 0.99, 0.999].map((q) => `mesh_event_loop_delay_ms{quantile="${q}"} ${ms(h.percentile(q * 100))}`),
+    `mesh_event_loop_delay_ms_max ${ms(h.max)}`,
+    '',
+  ].join('\n');
+}
+
 const describe = (s: Split) => `${s.apex} -> ${s.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`;
 
 export async function startMesh(opts: MeshOptions): Promise<Mesh> {
@@ -90,6 +105,9 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.log ?? (() => {});
   const metrics = createMetrics();
+  // A stalled event loop delays every call in the proxy; /metrics shows how much.
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  loopDelay.enable();
   const pool = createPool({ log, settings: { maxHeaderListSize: limits.maxHeaderListSize }, ewma: { ...DEFAULT_EWMA, ...opts.ewma } });
 
   // The one mutable reference: every change builds a new table and swaps it here.
@@ -230,6 +248,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       for (const s of sessions) s.destroy();
       await pool.close(1000);
       await admin.close();
+      loopDelay.disable();
     },
   };
 
@@ -259,7 +278,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       ),
       splits: [...table.splits.values()],
     }),
-    metrics: () => metrics.render(gauges()),
+    metrics: () => metrics.render(gauges()) + loopDelayText(loopDelay),
     apply: (text) => ({ applied: mesh.apply(text) }),
     delete: (text) => ({ deleted: mesh.delete(text) }),
     setEndpoints(json) {
