@@ -33,7 +33,7 @@ describe('apply', () => {
 
   before(async () => {
     all = [...(await replicas('v1', 2)), ...(await replicas('v2', 2))];
-    slow = await replicas('v1', 1, { latencyMs: 300, podPrefix: 'server-v1-slow-' });
+    slow = await replicas('v1', 1, { latencyMs: 1000, podPrefix: 'server-v1-slow-' });
     const services = {
       server: all.map((r) => r.endpoint),
       'server-v1': all.filter((r) => r.version === 'v1').map((r) => r.endpoint),
