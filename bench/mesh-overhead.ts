@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { openLoop } from '../apps/client/schedule.ts';
+import { applyManifests, emptyTable, parseServices, withServices } from '../apps/mesh/routing-table.ts';
 import { loadGreeter, type HelloReply } from '../apps/proto/load.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -233,39 +234,51 @@ async function throughputPhase(direct: Client, proxied: Client, result: Record<s
 }
 
 async function applyPhase(proxied: Client, adminPort: string, result: Record<string, unknown>): Promise<void> {
-  // Apply -> first call on the new split. A steady trickle of calls (4 in flight) runs; each
-  // apply flips 100/0 <-> 0/100 and we time until a call that *started* after the apply was
-  // sent comes back from the new version.
+  // A trickle of calls (4 in flight) runs while each apply flips 100/0 <-> 0/100. We time from
+  // sending the POST to the first reply from the new version (a call that started after the
+  // POST was sent), and count calls that started after the POST was answered yet still went
+  // to the old version (the promise is: none).
   const applyTimes: number[] = [];
   const rtt: number[] = [];
+  let stale = 0;
+  let after = 0;
   for (let i = 0; i < 20; i++) {
     const target = i % 2 === 0 ? 'v2' : 'v1';
-    let first = NaN;
-    let sentAt = Infinity;
+    const calls: Array<{ started: number; ended: number; version: string }> = [];
     let stop = false;
     const workers = Array.from({ length: 4 }, async () => {
       while (!stop) {
         const started = performance.now();
         const r = await call(proxied);
-        if (r.version === target && started >= sentAt && Number.isNaN(first)) {
-          first = performance.now() - sentAt;
-          stop = true;
-        }
+        calls.push({ started, ended: performance.now(), version: r.version });
       }
     });
     await sleep(50);
-    sentAt = performance.now();
+    const sentAt = performance.now();
     const res = await fetch(`http://127.0.0.1:${adminPort}/apply`, { method: 'POST', body: target === 'v2' ? split(0, 100) : split(100, 0) });
-    rtt.push(performance.now() - sentAt);
+    const answeredAt = performance.now();
+    rtt.push(answeredAt - sentAt);
     if (!res.ok) throw new Error(`apply failed: ${await res.text()}`);
-    await Promise.race([Promise.all(workers), sleep(5000)]);
+    await sleep(50);
     stop = true;
-    applyTimes.push(first);
+    await Promise.all(workers);
+    const firstEnd = Math.min(...calls.filter((c) => c.started >= sentAt && c.version === target).map((c) => c.ended));
+    applyTimes.push(firstEnd - sentAt);
+    const later = calls.filter((c) => c.started >= answeredAt);
+    after += later.length;
+    stale += later.filter((c) => c.version !== target).length;
   }
   applyTimes.sort((a, b) => a - b);
   rtt.sort((a, b) => a - b);
   console.log(`apply -> first call on the new split (20 applies): median ${ms(pct(applyTimes, 50))}, max ${ms(applyTimes.at(-1)!)} (the POST /apply round trip alone: median ${ms(pct(rtt, 50))})`);
-  Object.assign(result, { apply: { medianMs: pct(applyTimes, 50), maxMs: applyTimes.at(-1), postRoundTripMedianMs: pct(rtt, 50) } });
+  console.log(`  calls started after the POST was answered: ${after}, on the old split: ${stale}`);
+  // The apply itself (parse, validate, swap the table), without HTTP: in this process.
+  let table = withServices(emptyTable(), parseServices({ server: [], 'server-v1': [], 'server-v2': [] }));
+  const t0 = performance.now();
+  for (let i = 0; i < 1000; i++) table = applyManifests(table, split(i % 101, 100 - (i % 101))).table;
+  const inProcessUs = ((performance.now() - t0) / 1000) * 1000;
+  console.log(`  apply in process (parse + validate + swap): ${inProcessUs.toFixed(0)} µs`);
+  Object.assign(result, { apply: { medianMs: pct(applyTimes, 50), maxMs: applyTimes.at(-1), postRoundTripMedianMs: pct(rtt, 50), inProcessUs, callsAfterAnswer: after, staleCalls: stale } });
 }
 
 try {
