@@ -18,8 +18,15 @@ export interface CliOptions {
   timeoutMs: number;
   keepChanges: boolean;
   verify: boolean;
+  /** How long a stage check waits for the traffic to match (default: per target). */
+  verifyTimeoutMs?: number;
+  /** Write the HTML run report here. */
+  report?: string;
   help: boolean;
 }
+
+/** Linkerd's control plane needs seconds to push a new split; the local proxy, none. */
+export const DEFAULT_VERIFY_TIMEOUT_MS = { local: 30_000, kind: 120_000 } as const;
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
@@ -51,7 +58,10 @@ Options:
   --pause N              wait N seconds before each section instead of prompting
   --timeout DURATION     default block timeout, e.g. 90s, 10m (default 10m)
   --keep-changes         leave files as the stage edits made them
-  --no-verify            skip the traffic checks after sections
+  --no-verify            skip the traffic checks after sections that change a split
+  --verify-timeout D     how long a check waits for the traffic to match
+                         (default 30s local, 120s kind)
+  --report FILE          write an HTML report of the run (traffic over time, verdicts)
   -h, --help             this text
 
 At a prompt: Enter runs the section, s skips it, q quits.
@@ -84,6 +94,8 @@ export function parseCli(argv: string[]): CliOptions {
         timeout: { type: 'string' },
         'keep-changes': { type: 'boolean' },
         'no-verify': { type: 'boolean' },
+        'verify-timeout': { type: 'string' },
+        report: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -104,15 +116,16 @@ export function parseCli(argv: string[]): CliOptions {
     if (!/^\d+(\.\d+)?$/.test(v.pause)) throw new UsageError(`--pause takes seconds, got ${JSON.stringify(v.pause)}`);
     pause = Number(v.pause);
   }
-  let timeoutMs = DEFAULT_TIMEOUT_MS;
-  if (v.timeout !== undefined) {
+  const duration = (value: string, flag: string) => {
     try {
-      timeoutMs = parseDuration(v.timeout, '--timeout');
+      return parseDuration(value, flag);
     } catch (e) {
       if (e instanceof AttributeError) throw new UsageError(e.message);
       throw e;
     }
-  }
+  };
+  const timeoutMs = v.timeout !== undefined ? duration(v.timeout, '--timeout') : DEFAULT_TIMEOUT_MS;
+  if (v.report !== undefined && v.report === '') throw new UsageError('--report needs a file name');
   const options: CliOptions = {
     file: parsed.positionals[0] ?? 'tutorial.md',
     target,
@@ -128,5 +141,7 @@ export function parseCli(argv: string[]): CliOptions {
   if (v.only !== undefined) options.only = v.only;
   if (v.from !== undefined) options.from = v.from;
   if (pause !== undefined) options.pause = pause;
+  if (v['verify-timeout'] !== undefined) options.verifyTimeoutMs = duration(v['verify-timeout'], '--verify-timeout');
+  if (v.report !== undefined) options.report = v.report;
   return options;
 }

@@ -11,12 +11,17 @@ import { pauseMode, readAnswer, sleep } from './pause.ts';
 import { makePlan, planToJson, type Plan } from './plan.ts';
 import { createStager } from './stage-edit.ts';
 import { createUi, type Ui } from './ui.ts';
+import { DEFAULT_VERIFY_TIMEOUT_MS } from './cli.ts';
+import { createObserver } from './observe/observer.ts';
+import { sourceForTarget, type TrafficSource } from './observe/traffic-source.ts';
 
 export interface Hooks {
   /** Checks run after each section (skipped with --no-verify); see execute.ts. */
   afterSection?: AfterSection[];
   /** More subscribers to run events, next to the UI. */
   listeners?: Listener[];
+  /** Where the client's summary lines come from (default: the target's own; tests pass recorded lines). */
+  source?: TrafficSource;
 }
 
 export async function main(argv: string[], hooks: Hooks = {}): Promise<number> {
@@ -62,6 +67,18 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
   const bus = createBus();
   bus.on((e) => ui.onEvent(e));
   for (const l of hooks.listeners ?? []) bus.on(l);
+  const observer = createObserver({
+    source: hooks.source ?? sourceForTarget(plan.target, document.dir),
+    docDir: document.dir,
+    document: document.file,
+    target: plan.target,
+    verifyTimeoutMs: options.verifyTimeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS[plan.target],
+    ...(options.report !== undefined ? { reportFile: options.report } : {}),
+    onTraffic: (samples) => ui.traffic(samples),
+    onVerdict: (line, verdict) => ui.verdict(line, verdict.ok),
+    onSkip: (line) => ui.note(line),
+  });
+  bus.on(observer.listener);
 
   const soft = new AbortController();
   const hard = new AbortController();
@@ -108,6 +125,7 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
           return answer ?? 'quit';
         };
 
+  let exitCode: number = EXIT.failed;
   try {
     const result = await execute({
       plan,
@@ -115,14 +133,17 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
       timeoutMs: options.timeoutMs,
       keepChanges: options.keepChanges,
       verify: options.verify,
-      afterSection: hooks.afterSection ?? [],
+      afterSection: [observer.afterSection, ...(hooks.afterSection ?? [])],
       ...(beforeSection ? { beforeSection } : {}),
       interrupt: soft.signal,
       hardInterrupt: hard.signal,
     });
-    return result.exitCode;
+    exitCode = result.exitCode;
+    return exitCode;
   } finally {
     for (const sig of signals) process.off(sig, onInterrupt);
+    const report = await observer.close(exitCode);
+    if (report) ui.report(report);
   }
 }
 

@@ -5,6 +5,8 @@ import type { Block, Section } from './document.ts';
 import type { Failure, RunEvent } from './events.ts';
 import type { JsonSection, Plan, Step } from './plan.ts';
 import { splitLabel } from '../lib/split.ts';
+import type { Summary } from '../lib/summary.ts';
+import { lastWindow, renderBars, renderLine } from './observe/live-view.ts';
 
 type Paint = (s: string) => string;
 
@@ -45,7 +47,17 @@ export interface Ui {
   waiting(seconds: number): void;
   note(message: string): void;
   error(message: string): void;
+  /** New traffic: the live view (in place on a TTY, a plain line now and then elsewhere). */
+  traffic(samples: readonly Summary[]): void;
+  /** A stage check's one-line verdict. */
+  verdict(line: string, ok: boolean): void;
+  report(file: string): void;
 }
+
+/** The live view shows the last this-many milliseconds of traffic. */
+const LIVE_WINDOW_MS = 10_000;
+/** Without a TTY, one traffic line at most this often. */
+const PLAIN_EVERY_MS = 10_000;
 
 export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
   const s = makeStyle(wantsColor(out, env));
@@ -56,10 +68,38 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
   // Whether the last foreground output ended a line, so background lines start on their own.
   let atLineStart = true;
   let fileName = '';
+  // The live traffic view: lines kept at the bottom of a TTY, redrawn below whatever else is
+  // written. Elsewhere (pipes, CI) it is a plain line now and then.
+  const live = tty && !env.CI;
+  let region: string[] = [];
+  let regionDrawn = 0;
+  let lastPlain = 0;
+  const versionsSeen: string[] = [];
+
+  const eraseRegion = () => {
+    if (regionDrawn === 0) return;
+    out.write(`${promptShown ? '\r\x1b[2K' : ''}\x1b[${regionDrawn}F\x1b[0J`);
+    regionDrawn = 0;
+  };
+  const drawRegion = (atStartOfLine = atLineStart) => {
+    if (!live || region.length === 0 || regionDrawn > 0 || !atStartOfLine) return;
+    out.write(`${region.join('\n')}\n`);
+    regionDrawn = region.length;
+  };
+  /** Under a shown prompt: replace the prompt line with `text` (may be empty), the view, the prompt. */
+  const aboveThePrompt = (text: string) => {
+    if (regionDrawn > 0) eraseRegion();
+    else out.write('\r\x1b[2K');
+    out.write(text);
+    drawRegion(true);
+    out.write(PROMPT);
+  };
 
   const write = (text: string) => {
+    eraseRegion();
     out.write(text);
     if (text.length > 0) atLineStart = text.endsWith('\n');
+    drawRegion();
   };
   const line = (text = '') => {
     if (!atLineStart) write('\n');
@@ -110,6 +150,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
             write(ev.chunk.toString('utf8'));
           } else {
             // Keep stderr on stderr, but remember where the cursor is if both are the terminal.
+            if (err.isTTY) eraseRegion();
             err.write(ev.chunk);
             if (err.isTTY && tty) atLineStart = ev.chunk.toString('utf8').endsWith('\n');
           }
@@ -149,7 +190,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
         case 'background-output': {
           const text = `${s.dim(`[${ev.name}]`)} ${ev.line}`;
           if (promptShown && tty) {
-            out.write(`\r\x1b[2K${text}\n${PROMPT}`);
+            aboveThePrompt(`${text}\n`);
           } else {
             line(text);
           }
@@ -166,6 +207,8 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           line(s.dim(`↺ restored ${ev.files.length} edited file(s): ${ev.files.join(', ')}`));
           break;
         case 'run-end': {
+          eraseRegion();
+          region = [];
           const secs = (ev.durationMs / 1000).toFixed(1);
           if (ev.failure) for (const l of failureLines(ev.failure)) err.write(`${l}\n`);
           if (ev.status === 'done') line(s.green(s.bold(`✓ done in ${secs}s`)));
@@ -230,13 +273,49 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
     },
 
     prompt() {
-      promptShown = true;
       if (!atLineStart) write('\n');
+      drawRegion();
+      promptShown = true;
       out.write(PROMPT);
       atLineStart = false;
     },
 
+    traffic(samples) {
+      const newest = samples[samples.length - 1];
+      if (!newest) return;
+      for (const v of Object.keys(newest.byVersion)) if (!versionsSeen.includes(v)) versionsSeen.push(v);
+      versionsSeen.sort();
+      const window = lastWindow([...samples], Date.parse(newest.ts), LIVE_WINDOW_MS);
+      if (live) {
+        region = [s.dim(`── traffic, last ${LIVE_WINDOW_MS / 1000} s ──`), ...renderBars(window, versionsSeen, { color: s.bold('x') !== 'x' })];
+        if (promptShown) return aboveThePrompt('');
+        if (regionDrawn === 0 && !atLineStart) return; // drawn once the current line ends
+        eraseRegion();
+        drawRegion();
+        return;
+      }
+      const now = Date.now();
+      if (now - lastPlain < PLAIN_EVERY_MS) return;
+      lastPlain = now;
+      line(s.dim(renderLine(window, versionsSeen)));
+    },
+
+    verdict(text, ok) {
+      line(ok ? s.green(`✓ ${text}`) : s.red(`✗ ${text}`));
+    },
+
+    report(file) {
+      line(s.dim(`report written to ${file}`));
+    },
+
     promptDone(answer) {
+      if (regionDrawn > 0) {
+        // Put the answered prompt above the view, where the next output continues.
+        eraseRegion();
+        promptShown = false;
+        write(`${PROMPT}${answer}\n`);
+        return;
+      }
       promptShown = false;
       write(`${answer}\n`);
     },

@@ -26,7 +26,7 @@ export interface RunRecord {
 const COLORS = ['#2563eb', '#f97316', '#16a34a', '#9333ea', '#dc2626', '#0891b2'];
 const W = 860;
 const H = 220;
-const PAD = { l: 48, r: 16, t: 14, b: 28 };
+const PAD = { l: 64, r: 16, t: 14, b: 28 };
 
 function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
