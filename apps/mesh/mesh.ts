@@ -6,8 +6,8 @@ import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Str
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Split } from '../../lib/split.ts';
-import { startAdmin } from './admin.ts';
-import { DEFAULT_EWMA, observe, pickP2C, type EwmaOptions } from './balancer.ts';
+import { startAdmin, type AdminHandlers } from './admin.ts';
+import { DEFAULT_EWMA, observe, pickP2C, type Estimate, type EwmaOptions } from './balancer.ts';
 import { attempt as startAttempt, callFinished, failCall, GRPC, refuseCall, respondGrpcError, startCall, type AttemptSink, type Call } from './forwarder.ts';
 import { createMetrics, type EndpointGauge, type Series } from './metrics.ts';
 import {
@@ -79,7 +79,8 @@ interface Placement {
   route: Routed;
   t0: number;
   attempt: number;
-  upstream: Upstream;
+  /** The endpoint's estimate when the call left (a reconnect starts a new one). */
+  estimate: Estimate;
   series: Series;
   sentAt: number;
 }
@@ -104,15 +105,12 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const host = opts.host ?? '127.0.0.1';
   const log = opts.log ?? (() => {});
-  const metrics = createMetrics();
-  // A stalled event loop delays every call in the proxy; /metrics shows how much.
-  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-  loopDelay.enable();
-  const pool = createPool({ log, settings: { maxHeaderListSize: limits.maxHeaderListSize }, ewma: { ...DEFAULT_EWMA, ...opts.ewma } });
-
   // The one mutable reference: every change builds a new table and swaps it here.
   let table: RoutingTable = withServices(emptyTable(), parseServices(opts.services));
   if (opts.manifests !== undefined) table = applyManifests(table, opts.manifests).table;
+
+  const metrics = createMetrics();
+  const pool = createPool({ log, settings: { maxHeaderListSize: limits.maxHeaderListSize }, ewma: { ...DEFAULT_EWMA, ...opts.ewma } });
   const syncPool = () => pool.sync([...table.services.values()].flatMap((eps) => eps.map((e) => e.address)));
   syncPool();
 
@@ -120,10 +118,10 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const sink: AttemptSink<Placement> = {
     onResponse(p) {
       const t = performance.now();
-      observe(p.upstream.estimate, t - p.sentAt, t);
+      observe(p.estimate, t - p.sentAt, t);
     },
     onDone(p, status, refused) {
-      p.upstream.estimate.inflight -= 1;
+      p.estimate.inflight -= 1;
       if (!refused) return metrics.response(p.series, status, performance.now() - p.t0);
       metrics.retry(p.series);
       // The endpoint did not process it (typically: its GOAWAY crossed our request).
@@ -162,7 +160,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     }
     const { e, u } = pickP2C(ready, (x) => x.u.estimate, now)!;
     const series = metrics.series({ service: r.apex, backend: r.backend, endpoint: e.address, pod: e.pod });
-    const p: Placement = { call, route: r, t0, attempt, upstream: u, series, sentAt: now };
+    const p: Placement = { call, route: r, t0, attempt, estimate: u.estimate, series, sentAt: now };
     try {
       startAttempt(call, u.session!, `${e.pod} (${e.address})`, sink, p);
     } catch (err) {
@@ -203,11 +201,19 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     const call = startCall(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, limits.replayBytes);
     place(call, r, t0, 0);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => resolve());
+    });
+  } catch (e) {
+    await pool.close(0);
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
+  // A stalled event loop delays every call in the proxy; /metrics shows how much.
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  loopDelay.enable();
 
   const gauges = (): EndpointGauge[] =>
     [...table.services].flatMap(([service, eps]) =>
@@ -252,7 +258,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     },
   };
 
-  const admin = await startAdmin(opts.adminPort ?? 0, {
+  const handlers: AdminHandlers = {
     ready() {
       const down = [...table.services].filter(([, eps]) => eps.length > 0 && !eps.some((e) => pool.get(e.address)?.state === 'ready')).map(([n]) => n);
       return down.length ? { ok: false, reason: `no live endpoint for ${down.join(', ')}` } : { ok: true };
@@ -285,7 +291,16 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       mesh.setEndpoints(json as Record<string, Endpoint[]>);
       return { services: Object.fromEntries([...table.services].map(([n, eps]) => [n, eps.length])) };
     },
-  });
+  };
+  let admin: Awaited<ReturnType<typeof startAdmin>>;
+  try {
+    admin = await startAdmin(opts.adminPort ?? 0, handlers);
+  } catch (e) {
+    server.close();
+    loopDelay.disable();
+    await pool.close(0);
+    throw e;
+  }
   mesh.adminPort = admin.port;
   // The first dials are quick on loopback; waiting for them means "listening" implies "ready".
   await pool.settled(2000);

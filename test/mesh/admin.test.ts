@@ -116,6 +116,11 @@ describe('admin endpoint', () => {
     assert.equal((await fetch(url('/ready'))).status, 200, 'still ready after refused changes');
   });
 
+  it('startMesh rejects a port in use (proxy or admin) and leaves nothing behind', async () => {
+    await assert.rejects(startMesh({ port: mesh.port, services: {} }), /EADDRINUSE/);
+    await assert.rejects(startMesh({ adminPort: mesh.adminPort, services: {} }), /EADDRINUSE/);
+  });
+
   it('/ready is 503 while a Service has no live endpoint', async () => {
     const s = net.createServer();
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
