@@ -1,0 +1,105 @@
+// The whole tutorial, local target, as a reader runs it after `npm ci`: `node runner.mjs --yes`
+// in a fresh copy of the project (a git repository of its own, so the run cannot disturb the
+// working tree other tests read, and so `git status` can show it leaves nothing behind).
+// The traffic is judged here independently of the runner's own checks: from the client's log
+// and the history of applies that local-mesh keeps.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { checkShares, expectedByVersion } from '../../lib/shares.ts';
+import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
+import { manifestFiles, readTopology, versionsByService } from '../../lib/topology.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+function copyProject(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'local-walk-'));
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  for (const f of files) {
+    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    try {
+      cpSync(path.join(ROOT, f), path.join(dir, f));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // deleted but not yet staged
+    }
+  }
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'ignore' });
+  git('init', '-q');
+  git('add', '-A');
+  git('-c', 'user.name=test', '-c', 'user.email=test@localhost', 'commit', '-qm', 'copy');
+  return dir;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+interface Applied {
+  ts: string;
+  event: string;
+  pid?: number;
+  backends?: Array<{ service: string; weight: number }>;
+}
+
+test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 }, async () => {
+  const dir = copyProject();
+  try {
+    const env = { ...process.env, NO_COLOR: '1' };
+    delete env.LOCAL_MESH_DIR;
+    const child = spawn(process.execPath, ['runner.mjs', '--yes'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 280_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    clearTimeout(timer);
+    assert.equal(code, 0, out.slice(-4000));
+
+    const state = path.join(dir, '.local-mesh');
+    const history = readFileSync(path.join(state, 'history.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Applied);
+    const summaries = readFileSync(path.join(state, 'client.log'), 'utf8').split('\n').map(parseSummaryLine).filter((s): s is Summary => !!s);
+    const versionsOf = versionsByService(readTopology([...manifestFiles(path.join(dir, 'deploy/linkerd')), ...manifestFiles(path.join(dir, 'deploy/gamma'))]));
+
+    // Every split the walk applied, in order: the tutorial's stages.
+    const applies = history.filter((h) => h.event === 'applied');
+    const labels = applies.map((a) => a.backends!.map((b) => `${b.service}=${b.weight}`).join(','));
+    assert.deepEqual(labels, [
+      'server-v1=100',
+      'server-v1=95,server-v2=5',
+      'server-v1=50,server-v2=50',
+      'server-v2=100',
+      'server-v1=0,server-v2=100',
+      'server-v1=100,server-v2=0',
+    ]);
+    for (const [i, a] of applies.entries()) {
+      const from = Date.parse(a.ts);
+      const to = i + 1 < applies.length ? Date.parse(applies[i + 1]!.ts) : Infinity;
+      // Windows wholly inside the stage: begun after this apply, ended before the next.
+      const windows = summaries.filter((s) => Date.parse(s.ts) - s.intervalMs >= from && Date.parse(s.ts) <= to);
+      const counts: Record<string, number> = {};
+      for (const w of windows) for (const [v, n] of Object.entries(w.byVersion)) counts[v] = (counts[v] ?? 0) + n;
+      const check = checkShares(expectedByVersion({ backends: a.backends! }, versionsOf), counts);
+      assert.ok(check.n >= 40, `stage ${labels[i]}: only ${check.n} calls observed`);
+      assert.ok(check.ok, `stage ${labels[i]}: ${check.reason} (${JSON.stringify(counts)})`);
+    }
+    const failed = summaries.reduce((n, s) => n + Object.values(s.errors).reduce((a, b) => a + b, 0), 0);
+    assert.equal(failed, 0, 'no call failed across all the changes');
+    assert.ok(summaries.at(-1)?.final, 'the client was stopped cleanly and printed its final summary');
+
+    const pids = history.filter((h) => h.event === 'started').map((h) => h.pid!);
+    assert.equal(pids.length, 8);
+    assert.deepEqual(pids.filter(alive), [], 'every process the run started is gone');
+    assert.equal(execFileSync('git', ['status', '--porcelain'], { cwd: dir, encoding: 'utf8' }), '', 'the run leaves the tree as it found it');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
