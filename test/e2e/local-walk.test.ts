@@ -53,7 +53,7 @@ interface Applied {
 test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 }, async () => {
   const dir = copyProject();
   try {
-    const env = { ...process.env, NO_COLOR: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
     delete env.LOCAL_MESH_DIR;
     const child = spawn(process.execPath, ['runner.mjs', '--yes'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
