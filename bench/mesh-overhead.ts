@@ -85,6 +85,15 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
+/** Microseconds some task waited for a CPU so far (Linux PSI), or NaN where not available. */
+function cpuStallUs(): number {
+  try {
+    return Number(/^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1]);
+  } catch {
+    return NaN;
+  }
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const ms = (x: number) => `${x.toFixed(3)} ms`;
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
@@ -167,6 +176,8 @@ async function main(): Promise<void> {
   const direct = client(v1.address);
   const proxied = client(`127.0.0.1:${proxyPort}`, 'server:50051');
   const result: Record<string, unknown> = { rate: RATE, seconds: SECONDS, concurrency: CONCURRENCY, node: process.version };
+  const stall0 = cpuStallUs();
+  const wall0 = performance.now();
 
   // Warm both paths (JIT, connections) before measuring.
   await openLoopPair(direct, proxied, 2);
@@ -188,6 +199,11 @@ async function main(): Promise<void> {
   if (PHASES.has('apply')) await applyPhase(proxied, adminPort!, result);
   direct.close();
   proxied.close();
+  // How crowded the machine was (our own processes included): share of the time some task
+  // was waiting for a CPU. High values make every latency here longer and noisier.
+  const stallShare = (cpuStallUs() - stall0) / 1000 / (performance.now() - wall0);
+  console.log(`CPU pressure during the run: some task waited for a CPU ${(100 * stallShare).toFixed(0)}% of the time`);
+  result.cpuPressure = stallShare;
   console.log(JSON.stringify(result));
 }
 
