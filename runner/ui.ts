@@ -197,8 +197,11 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           break;
         }
         case 'background-stopped':
-          if (!ev.expected) {
+          if (!ev.expected && ev.code !== 0) {
             line(s.yellow(`! background ${ev.name} ended on its own (${ev.signal ?? `exit ${ev.code}`})`));
+          } else if (!ev.expected) {
+            // e.g. a log follower whose process was stopped by a later block
+            line(s.dim(`■ ${ev.name} ended (exit 0)`));
           } else {
             line(s.dim(`■ ${ev.name} stopped`));
           }

@@ -105,8 +105,11 @@ export function createObserver(o: ObserverOptions): Observer {
       o.onSkip?.(`stage ${splitLabel(split)} in section ${section.title} not checked: ${(e as Error).message} in deploy/`);
       return;
     }
-    // Labelled by version (v1/v2), the way the client reports traffic, whatever the backends.
-    const label = shareLabel(expected, [...expected.keys()].sort());
+    // Labelled by version (v1/v2), the way the client reports traffic, whatever the backends;
+    // a version the split leaves out shows as 0.
+    const allVersions = [...new Set([...versions.values()].flat())].sort();
+    for (const v of allVersions) if (!expected.has(v)) expected.set(v, 0);
+    const label = shareLabel(expected, allVersions);
     const stage: ReportStage = { label, section: section.title, appliedAt: appliedAt ?? Date.now() };
     stages.push(stage);
     const check = stageCheck(
