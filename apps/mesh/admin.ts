@@ -82,7 +82,7 @@ async function handle(h: AdminHandlers, req: IncomingMessage, res: ServerRespons
   }
 }
 
-export async function startAdmin(port: number, h: AdminHandlers): Promise<{ port: number; close(): Promise<void> }> {
+export async function startAdmin(port: number, h: AdminHandlers): Promise<{ port: number; stopListening(): void; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     handle(h, req, res).catch((e: unknown) => {
       const status = e instanceof HttpError ? e.status : e instanceof ConfigError ? 400 : 500;
@@ -96,6 +96,10 @@ export async function startAdmin(port: number, h: AdminHandlers): Promise<{ port
   });
   return {
     port: (server.address() as AddressInfo).port,
+    // Free the port for a successor; requests on open connections are still answered.
+    stopListening: () => {
+      server.close();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -3,6 +3,7 @@
 // mesh.json: { "services": { "server": [{ "address": "127.0.0.1:P", "pod": "server-v1-x" }], ... },
 //              "listen"?: PORT | "127.0.0.1:PORT", "admin"?: PORT }
 // Prints `mesh listening on 127.0.0.1:PORT admin 127.0.0.1:PORT` once it takes calls.
+// SIGTERM/SIGINT: GOAWAY, drain, exit 0. SIGUSR2: stop listening, keep serving open connections.
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -90,6 +91,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A hand-over (local-mesh restart mesh): free the ports for the next proxy, keep serving the
+  // connections already open until SIGTERM, so the client reconnects only once its successor listens.
+  process.on('SIGUSR2', () => {
+    if (!closing) void mesh.stopListening();
+  });
 }
 
 await main();

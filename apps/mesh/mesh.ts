@@ -66,6 +66,11 @@ export interface Mesh {
   /** Replace the endpoint table; throws ConfigError if a split in force would lose a service. */
   setEndpoints(services: Record<string, Endpoint[]>): void;
   table(): RoutingTable;
+  /**
+   * Stop accepting connections (proxy and admin) but keep serving the open ones: the first
+   * half of a hand-over to a new proxy on the same ports. close() ends the rest.
+   */
+  stopListening(): Promise<void>;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -244,6 +249,13 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       log(`endpoints set: ${[...table.services].map(([n, eps]) => `${n}=${eps.length}`).join(' ')}`);
     },
     table: () => table,
+    async stopListening() {
+      server.close();
+      admin.stopListening();
+      // The listening sockets are released when the loop next runs its close callbacks.
+      await new Promise((r) => setImmediate(r));
+      log('stopped listening; open connections are still served');
+    },
     async close(graceMs = 5000) {
       server.close();
       for (const s of sessions) s.close();
