@@ -52,7 +52,9 @@ const MIN_HEALTHY_MS = 1000;
 
 export function createPool(opts: PoolOptions = {}): UpstreamPool {
   const minMs = opts.backoffMinMs ?? 50;
-  const maxMs = opts.backoffMaxMs ?? 1000;
+  // linkerd2-proxy's outbound connect backoff tops out at 500 ms too: a replica that comes
+  // back is in the rotation again within about half a second (+20 % jitter).
+  const maxMs = opts.backoffMaxMs ?? 500;
   const log = opts.log ?? (() => {});
   const ewma = opts.ewma ?? DEFAULT_EWMA;
   const upstreams = new Map<string, Upstream>();
