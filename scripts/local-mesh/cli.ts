@@ -3,10 +3,18 @@
 
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseAllDocuments } from 'yaml';
+import { isSplitManifest } from '../../lib/split.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
+import { adminFetch as admin, running } from './admin-client.ts';
 import { isAlive, readLog, stopGroup } from './processes.ts';
-import { appendHistory, clearState, loadState, logPath, paths, type Paths, type State } from './state.ts';
+import { restart } from './restart.ts';
+import { rolloutRestart } from './rollout.ts';
+import { appendHistory, clearState, loadState, logPath, paths, saveState, type AppliedManifest, type Paths } from './state.ts';
 import { up } from './up.ts';
+import { UsageError } from './usage-error.ts';
+
+export { UsageError } from './usage-error.ts';
 
 export const USAGE = `usage: node scripts/local-mesh.mjs VERB
   up                  start the servers (from deploy/linkerd), the mesh proxy and the client
@@ -15,9 +23,19 @@ export const USAGE = `usage: node scripts/local-mesh.mjs VERB
   status [--json]     processes, the split in force, requests per backend
   logs [-f] [--json] NAME   a process's log (client: its summary lines; -f follows)
   endpoints SERVICE   a gRPC target listing the service's replicas (for direct, unmeshed calls)
-  down                stop everything up started (safe when nothing runs)`;
+  rollout restart DEPLOYMENT
+                      replace a server Deployment's replicas one at a time, losing no call
+                      (new one ready and in the proxy's table, old one out of it, then SIGTERM)
+  restart NAME        start one process again on its port (NAME: mesh, client or a server pod);
+                      the mesh is handed over on the same ports with the splits last applied
+  down                stop everything up started (safe when nothing runs)
 
-export class UsageError extends Error {}
+Environment:
+  LOCAL_MESH_DIR         where state, logs and history.jsonl live (default .local-mesh/)
+  LOCAL_MESH_DEPLOY      the manifests up reads (default deploy/linkerd/)
+  LOCAL_MESH_CLIENT_ENV  extra client env for up, over deploy/linkerd/client.yaml's,
+                         e.g. LOCAL_MESH_CLIENT_ENV='RATE=500 CONCURRENCY=64'
+  LOCAL_MESH_SERVER_ENV  the same for every server replica, e.g. 'FAULT_LATENCY_MS=20'`;
 
 type Out = (line: string) => void;
 
@@ -42,6 +60,16 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
       const name = rest.find((a) => !a.startsWith('-'));
       if (!name) throw new UsageError('logs needs a NAME (client, mesh, or a server pod or deployment)');
       return logs(p, name, f.has('-f') || f.has('--follow'), f.has('--json'), out);
+    }
+    case 'rollout': {
+      const [sub, target, ...more] = rest;
+      if (sub !== 'restart' || !target || more.length) throw new UsageError('rollout takes: restart DEPLOYMENT (e.g. rollout restart server-v1)');
+      return rolloutRestart(p, target, out);
+    }
+    case 'restart': {
+      const [name, ...more] = rest;
+      if (!name || more.length) throw new UsageError('restart takes one NAME (mesh, client, or a server pod)');
+      return restart(p, name, out);
     }
     case 'endpoints': {
       const [svc, ...more] = rest;
@@ -78,21 +106,6 @@ function fileArg(verb: string, rest: string[]): string {
   return rest[1]!;
 }
 
-function running(p: Paths): State {
-  const s = loadState(p);
-  if (!s) throw new Error('nothing is running (start it with: node scripts/local-mesh.mjs up)');
-  return s;
-}
-
-async function admin(s: State, path: string, init?: RequestInit): Promise<Response> {
-  if (!s.mesh) throw new Error('the mesh proxy is not up');
-  try {
-    return await fetch(`http://127.0.0.1:${s.mesh.adminPort}${path}`, init);
-  } catch {
-    throw new Error(`the mesh proxy's admin endpoint (127.0.0.1:${s.mesh.adminPort}) does not answer; is it up? (local-mesh status)`);
-  }
-}
-
 async function applyOrDelete(p: Paths, verb: 'apply' | 'delete', file: string, out: Out): Promise<number> {
   let text: string;
   try {
@@ -105,9 +118,28 @@ async function applyOrDelete(p: Paths, verb: 'apply' | 'delete', file: string, o
   if (!res.ok) throw new Error(`${file}: ${body.error ?? `mesh answered ${res.status}`}`);
   for (const a of body.applied ?? []) appendHistory(p, { event: 'applied', apex: a.apex, backends: a.backends });
   for (const a of body.deleted ?? []) appendHistory(p, { event: 'deleted', apex: a.apex });
+  remember(p, text, body.applied ?? [], body.deleted ?? []);
   for (const a of body.applied ?? []) out(`${a.kind ?? 'split'}/${a.name ?? a.apex} configured: ${a.apex} -> ${a.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`);
   for (const a of body.deleted ?? []) out(`${a.kind ?? 'split'}/${a.name ?? a.apex} deleted: ${a.apex} goes to its own endpoints again`);
   return 0;
+}
+
+/** Keep the document behind each split in force, so a restarted proxy can start with it. */
+function remember(p: Paths, text: string, applied: AppliedSplit[], deleted: AppliedSplit[]): void {
+  const s = loadState(p);
+  if (!s) return;
+  const docs = parseAllDocuments(text);
+  const list = Array.isArray(docs) ? docs : [];
+  s.applied ??= {};
+  for (const a of applied) {
+    const doc = list.find((d) => {
+      const o = d.toJS() as { kind?: unknown; metadata?: { name?: unknown } } | null;
+      return isSplitManifest(o) && o!.kind === a.kind && o!.metadata?.name === a.name;
+    });
+    if (doc) s.applied[a.apex] = { kind: a.kind ?? '', ...(a.name ? { name: a.name } : {}), manifest: doc.toString().replace(/^---[^\n]*\n/, '') } satisfies AppliedManifest;
+  }
+  for (const a of deleted) delete s.applied[a.apex];
+  saveState(p, s);
 }
 
 interface AppliedSplit {

@@ -13,6 +13,12 @@ export interface Proc {
   mark: string;
   log: string;
   port?: number;
+  /** How it was started (env: only what we set), so `restart` can start it again the same way. */
+  args?: string[];
+  env?: Record<string, string>;
+  /** Server replicas: their Deployment and pod labels (which Services select them). */
+  deployment?: string;
+  labels?: Record<string, string>;
 }
 
 export function startDetached(opts: { name: string; args: string[]; env: Record<string, string>; log: string; cwd: string }): Proc {
@@ -26,7 +32,7 @@ export function startDetached(opts: { name: string; args: string[]; env: Record<
     });
     child.unref();
     if (child.pid === undefined) throw new Error(`${opts.name}: could not start`);
-    return { name: opts.name, pid: child.pid, mark: opts.args.find((a) => a.endsWith('.ts')) ?? opts.args[0]!, log: opts.log };
+    return { name: opts.name, pid: child.pid, mark: opts.args.find((a) => a.endsWith('.ts')) ?? opts.args[0]!, log: opts.log, args: opts.args, env: opts.env };
   } finally {
     closeSync(fd);
   }

@@ -1,9 +1,11 @@
 // Where `local-mesh` keeps what it started: one JSON file of processes and ports, and their
-// logs, in a git-ignored folder. Every verb reads it; only `up` and `down` change it.
+// logs, in a git-ignored folder. Every verb reads it; `up`, `down`, `rollout restart`,
+// `restart` change the processes in it, `apply` and `delete` the splits it remembers.
 
 import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Workload } from '../../lib/topology.ts';
 import type { Proc } from './processes.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,7 +32,23 @@ export interface State {
   processes: Proc[];
   /** Service name -> endpoints, as handed to the mesh. */
   services: Record<string, Endpoint[]>;
+  /** Service name -> label selector, so replicas started later join the right Services. */
+  selectors?: Record<string, Record<string, string>>;
+  /** Server Deployments as `up` read them (plus LOCAL_MESH_SERVER_ENV), for `rollout restart`. */
+  deployments?: Record<string, { workload: Workload; env: Record<string, string> }>;
   mesh?: { port: number; adminPort: number; authority: string };
+  /**
+   * apex -> the manifest document last applied for it (as the reader wrote it), so a
+   * restarted proxy starts with the split that was in force.
+   */
+  applied?: Record<string, AppliedManifest>;
+}
+
+export interface AppliedManifest {
+  kind: string;
+  name?: string;
+  /** The one YAML document (TrafficSplit or GRPCRoute) that set the split. */
+  manifest: string;
 }
 
 export function loadState(p: Paths): State | undefined {
@@ -69,7 +87,7 @@ export function ensureDir(p: Paths): void {
  */
 export interface HistoryEntry {
   ts: string;
-  event: 'started' | 'applied' | 'deleted';
+  event: 'started' | 'stopped' | 'applied' | 'deleted';
   name?: string;
   pid?: number;
   apex?: string;

@@ -1,0 +1,125 @@
+// Starting the pieces one at a time: a server replica, the proxy. `up` starts them all;
+// `rollout restart` and `restart` start one more the same way, so what runs after a restart
+// is what `up` would have started.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { selects } from '../../lib/topology.ts';
+import { startDetached, waitForLog, type Proc } from './processes.ts';
+import { logPath, ROOT, type Endpoint, type Paths, type State } from './state.ts';
+import { UsageError } from './usage-error.ts';
+
+export const READY_MS = 30_000;
+
+/** Which of our programs an image runs: the image names the Dockerfile target. */
+export const PROGRAMS = {
+  server: join(ROOT, 'apps', 'server', 'main.ts'),
+  client: join(ROOT, 'apps', 'client', 'main.ts'),
+  mesh: join(ROOT, 'apps', 'mesh', 'main.ts'),
+} as const;
+
+export function programFor(image: string | undefined): 'server' | 'client' | undefined {
+  const m = /\/(server|client):[^/]+$/.exec(image ?? '');
+  return m ? (m[1] as 'server' | 'client') : undefined;
+}
+
+/** Kubernetes-like: the deployment, then a short random suffix. */
+export function podName(deployment: string): string {
+  return `${deployment}-${randomBytes(4).toString('hex').slice(0, 5)}`;
+}
+
+export function tsxArgs(file: string): string[] {
+  return ['--import', 'tsx', file];
+}
+
+/** A new, empty log for a process name. */
+export function freshLog(p: Paths, name: string): string {
+  const f = logPath(p, name);
+  rmSync(f, { force: true });
+  return f;
+}
+
+/**
+ * A new log for a restarted process; the old one becomes NAME.previous.log (what
+ * `kubectl logs --previous` shows). A process still writing to it keeps doing so there.
+ */
+export function rotateLog(p: Paths, name: string): string {
+  const f = logPath(p, name);
+  if (existsSync(f)) renameSync(f, join(p.dir, `${name}.previous.log`));
+  return f;
+}
+
+/**
+ * Extra environment from a variable holding `KEY=VALUE KEY=VALUE` (no quoting: values have no
+ * spaces), e.g. LOCAL_MESH_CLIENT_ENV='RATE=500 CONCURRENCY=64'. Wins over the manifests.
+ */
+export function envOverrides(env: NodeJS.ProcessEnv, variable: string): Record<string, string> {
+  const text = env[variable]?.trim();
+  if (!text) return {};
+  const out: Record<string, string> = {};
+  for (const word of text.split(/\s+/)) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(word);
+    if (!m) throw new UsageError(`${variable}: ${JSON.stringify(word)} is not KEY=VALUE (separate pairs with spaces)`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+export interface PodSpec {
+  name: string;
+  deployment: string;
+  labels: Record<string, string>;
+  env: Record<string, string>;
+}
+
+/** Start one server replica on a free loopback port; resolves once it listens. */
+export async function startPod(p: Paths, spec: PodSpec, record: (x: Proc) => void): Promise<Proc> {
+  const env = { ...spec.env, PORT: '0', HOST: '127.0.0.1' };
+  const proc = startDetached({ name: spec.name, args: tsxArgs(PROGRAMS.server), env, log: freshLog(p, spec.name), cwd: ROOT });
+  proc.deployment = spec.deployment;
+  proc.labels = spec.labels;
+  record(proc);
+  const m = await waitForLog(proc, /listening on (\S+):(\d+)/, READY_MS);
+  proc.port = Number(m[2]);
+  return proc;
+}
+
+/** Services -> endpoints by selector over the given replicas (kube-proxy's and Linkerd's view). */
+export function servicesFor(s: Pick<State, 'selectors'>, pods: Proc[]): Record<string, Endpoint[]> {
+  const ready = pods.filter((x) => x.labels && x.port);
+  return Object.fromEntries(
+    Object.entries(s.selectors ?? {}).map(([svc, sel]) => [
+      svc,
+      ready.filter((x) => selects(sel, x.labels!)).map((x): Endpoint => ({ address: `127.0.0.1:${x.port}`, pod: x.name })),
+    ]),
+  );
+}
+
+/**
+ * Start the proxy with the state's endpoint table and the splits last applied (a restarted
+ * proxy starts with the split that was in force). Port 0: any free one.
+ */
+export async function startMeshProcess(
+  p: Paths,
+  s: State,
+  ports: { port: number; adminPort: number },
+  record: (x: Proc) => void,
+  log: (p: Paths, name: string) => string = freshLog,
+): Promise<{ proc: Proc; adminPort: number }> {
+  const cfgFile = join(p.dir, 'mesh-config.json');
+  const cfg = { services: s.services, ...(ports.port ? { listen: ports.port } : {}), ...(ports.adminPort ? { admin: ports.adminPort } : {}) };
+  writeFileSync(cfgFile, JSON.stringify(cfg, null, 2) + '\n');
+  const args = [...tsxArgs(PROGRAMS.mesh), '--config', cfgFile];
+  const manifests = Object.values(s.applied ?? {}).map((a) => a.manifest.replace(/\n*$/, '\n'));
+  if (manifests.length > 0) {
+    const splitFile = join(p.dir, 'mesh-splits.yaml');
+    writeFileSync(splitFile, manifests.join('---\n'));
+    args.push('--split', splitFile);
+  }
+  const mesh = startDetached({ name: 'mesh', args, env: {}, log: log(p, 'mesh'), cwd: ROOT });
+  record(mesh);
+  const m = await waitForLog(mesh, /mesh listening on 127\.0\.0\.1:(\d+) admin 127\.0\.0\.1:(\d+)/, READY_MS);
+  mesh.port = Number(m[1]);
+  return { proc: mesh, adminPort: Number(m[2]) };
+}

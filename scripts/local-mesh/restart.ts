@@ -1,0 +1,80 @@
+// `local-mesh restart NAME`: start one process again on the same port, as the kubelet restarts
+// a container in place (same pod IP, same port). NAME is `mesh`, `client` or a server pod.
+//
+// The proxy is handed over rather than bounced: the old one stops listening (SIGUSR2) but
+// keeps serving the connections it has; the new one starts on the same ports with the splits
+// last applied; then the old one gets SIGTERM and sends GOAWAY, so the client's next call
+// opens a connection to the new proxy while the old one finishes the calls it holds.
+
+import { adminFetch, running } from './admin-client.ts';
+import { READY_MS, rotateLog, startMeshProcess } from './pods.ts';
+import { isAlive, startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
+import { appendHistory, ROOT, saveState, type Paths, type State } from './state.ts';
+
+/** The proxy drains for up to 5 s on SIGTERM (apps/mesh/main.ts). */
+const MESH_DRAIN_MS = 5000;
+
+export async function restart(p: Paths, name: string, out: (line: string) => void): Promise<number> {
+  const s = running(p);
+  const old = s.processes.find((x) => x.name === name);
+  if (!old) throw new Error(`no process named ${name} (known: ${s.processes.map((x) => x.name).join(', ')})`);
+  if (!old.args) throw new Error('the processes were started by an older local-mesh: run down, then up');
+  return name === 'mesh' ? restartMesh(p, s, old, out) : restartInPlace(p, s, old, out);
+}
+
+async function restartInPlace(p: Paths, s: State, old: Proc, out: (line: string) => void): Promise<number> {
+  const wasAlive = isAlive(old);
+  if (wasAlive) {
+    await stopGroup(old, graceOf(old) + 2000);
+    appendHistory(p, { event: 'stopped', name: old.name, pid: old.pid });
+  }
+  // A server comes back on its port, so the proxy's endpoint table still holds.
+  const env = { ...old.env, ...(old.deployment && old.port ? { PORT: String(old.port) } : {}) };
+  const proc = startDetached({ name: old.name, args: old.args!, env, log: rotateLog(p, old.name), cwd: ROOT });
+  Object.assign(proc, { deployment: old.deployment, labels: old.labels, port: old.port });
+  s.processes = s.processes.map((x) => (x === old ? proc : x));
+  saveState(p, s);
+  appendHistory(p, { event: 'started', name: proc.name, pid: proc.pid });
+  if (old.deployment) await waitForLog(proc, /listening on (\S+):(\d+)/, READY_MS);
+  else if (old.name === 'client') await waitForLog(proc, /"byVersion"/, READY_MS);
+  out(`${old.name} restarted: pid ${proc.pid}${proc.port ? `, 127.0.0.1:${proc.port}` : ''}${wasAlive ? '' : ' (it had stopped)'}`);
+  return 0;
+}
+
+async function restartMesh(p: Paths, s: State, old: Proc, out: (line: string) => void): Promise<number> {
+  if (!s.mesh) throw new Error('the mesh proxy was never up');
+  const wasAlive = isAlive(old);
+  if (wasAlive) {
+    process.kill(old.pid, 'SIGUSR2');
+    await waitForLog(old, /stopped listening/, 5000);
+  }
+  const record = (x: Proc) => {
+    s.processes.push(x);
+    saveState(p, s);
+    appendHistory(p, { event: 'started', name: x.name, pid: x.pid });
+  };
+  const retire = async () => {
+    if (wasAlive) await stopGroup(old, MESH_DRAIN_MS + 2000);
+    appendHistory(p, { event: 'stopped', name: old.name, pid: old.pid });
+    s.processes = s.processes.filter((x) => x !== old);
+    saveState(p, s);
+  };
+  let next: Proc;
+  try {
+    ({ proc: next } = await startMeshProcess(p, s, { port: s.mesh.port, adminPort: s.mesh.adminPort }, record, rotateLog));
+  } catch (e) {
+    // The old proxy no longer listens: keeping it would only hide the failure.
+    await retire();
+    throw new Error(`the new proxy did not start: ${(e as Error).message} (start everything again with: local-mesh down, then up)`);
+  }
+  await retire();
+  const cfg = (await (await adminFetch(s, '/config')).json()) as { splits: Array<{ apex: string; backends: Array<{ service: string; weight: number }> }> };
+  const splits = cfg.splits.map((x) => `${x.apex} -> ${x.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`).join('; ');
+  out(`mesh restarted: pid ${next.pid}, proxy 127.0.0.1:${next.port}, admin http://127.0.0.1:${s.mesh.adminPort}; splits: ${splits || 'none'}`);
+  return 0;
+}
+
+function graceOf(x: Proc): number {
+  const g = Number(x.env?.GRACE_MS);
+  return Number.isFinite(g) && g > 0 ? g : 5000;
+}
