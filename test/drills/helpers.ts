@@ -1,0 +1,190 @@
+// Shared by the drills: `local-mesh` as a reader runs it (its own state folder), the client's
+// summary lines added up, the proxy's metrics and config, and a last-resort cleanup by pid
+// from local-mesh's history.
+
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = join(ROOT, 'scripts', 'local-mesh.mjs');
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface CliResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** `node scripts/local-mesh.mjs ARGS` with this environment; never throws. */
+export function localMesh(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env, timeout: 60_000, cwd: ROOT }, (e, stdout, stderr) => {
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: stdout, err: stderr });
+    });
+  });
+}
+
+export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000, everyMs = 10): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+  return performance.now();
+}
+
+export interface Totals {
+  summaries: Summary[];
+  total: number;
+  ok: number;
+  failed: number;
+  errors: Record<string, number>;
+  /** Calls the client skipped because CONCURRENCY calls were in flight. */
+  skipped: number;
+}
+
+/** Everything the client reported so far (its log holds JSON summaries and stderr notes). */
+export function clientTotals(dir: string): Totals {
+  let text = '';
+  try {
+    text = readFileSync(join(dir, 'client.log'), 'utf8');
+  } catch {
+    // not started yet
+  }
+  const t: Totals = { summaries: [], total: 0, ok: 0, failed: 0, errors: {}, skipped: 0 };
+  for (const line of text.split('\n')) {
+    const skipped = /^client: (\d+) call\(s\) skipped/.exec(line);
+    if (skipped) t.skipped += Number(skipped[1]);
+    const s = line.startsWith('{') ? parseSummaryLine(line) : undefined;
+    if (!s) continue;
+    t.summaries.push(s);
+    t.total += s.total;
+    t.ok += s.ok;
+    for (const [k, v] of Object.entries(s.errors)) {
+      t.errors[k] = (t.errors[k] ?? 0) + v;
+      t.failed += v;
+    }
+  }
+  return t;
+}
+
+/** Wait for `n` more summary lines, then return the totals. */
+export async function afterSummaries(dir: string, n: number, timeoutMs = 15_000): Promise<Totals> {
+  const from = clientTotals(dir).summaries.length;
+  await until(`${n} more client summaries`, () => clientTotals(dir).summaries.length >= from + n, timeoutMs, 50);
+  return clientTotals(dir);
+}
+
+/** What happened between two totals. */
+export function between(a: Totals, b: Totals): { calls: number; ok: number; failed: number; errors: Record<string, number>; skipped: number; byPod: Record<string, number> } {
+  const errors: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b.errors)) if (v - (a.errors[k] ?? 0) > 0) errors[k] = v - (a.errors[k] ?? 0);
+  const byPod: Record<string, number> = {};
+  for (const s of b.summaries.slice(a.summaries.length)) for (const [pod, n] of Object.entries(s.byPod)) byPod[pod] = (byPod[pod] ?? 0) + n;
+  return { calls: b.total - a.total, ok: b.ok - a.ok, failed: b.failed - a.failed, errors, skipped: b.skipped - a.skipped, byPod };
+}
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+export function parseMetrics(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(?:\{([^}]*)\})?\s+(\S+)$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+export function sum(samples: Sample[], name: string, where: (l: Record<string, string>) => boolean = () => true): number {
+  return samples.filter((s) => s.name === name && where(s.labels)).reduce((n, s) => n + s.value, 0);
+}
+
+export async function metrics(adminPort: number): Promise<Sample[]> {
+  return parseMetrics(await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text());
+}
+
+export interface MeshConfig {
+  listen: string;
+  services: Record<string, Array<{ address: string; pod: string; state: string; inflight: number }>>;
+  splits: Array<{ apex: string; name?: string; kind?: string; backends: Array<{ service: string; weight: number }> }>;
+}
+
+export async function meshConfig(adminPort: number): Promise<MeshConfig> {
+  return (await (await fetch(`http://127.0.0.1:${adminPort}/config`)).json()) as MeshConfig;
+}
+
+/** True once something accepts TCP connections on the port. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** Every pid local-mesh says it started in this folder. */
+export function startedPids(dir: string): number[] {
+  try {
+    return readFileSync(join(dir, 'history.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string; pid?: number })
+      .filter((h) => h.event === 'started' && h.pid)
+      .map((h) => h.pid!);
+  } catch {
+    return [];
+  }
+}
+
+/** Last resort after `down`: SIGKILL whatever local-mesh started that still runs, by pid. */
+export function killLeftovers(dir: string): number[] {
+  // Only our programs: a pid from the history may since belong to something else.
+  const ours = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(ROOT, 'apps'));
+    } catch {
+      return false;
+    }
+  };
+  const left = startedPids(dir).filter((pid) => alive(pid) && ours(pid));
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return left;
+}
+
+export function readState(dir: string): {
+  processes: Array<{ name: string; pid: number; port?: number; deployment?: string }>;
+  mesh: { port: number; adminPort: number };
+  applied?: Record<string, { manifest: string }>;
+} {
+  return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+}
