@@ -116,6 +116,10 @@ export interface Call {
   replay: Buffer[] | null;
   replayBytes: number;
   readonly maxReplayBytes: number;
+  /** Request chunks not yet written upstream (see onDownData). */
+  held: Buffer[];
+  heldBytes: number;
+  flush: NodeJS.Immediate | undefined;
   /** The client has sent its whole request. */
   ended: boolean;
   up: ClientHttp2Stream | undefined;
@@ -151,6 +155,12 @@ function sendTrailers(c: Call): void {
   c.down.sendTrailers(c.trailers ?? {});
 }
 
+// Request chunks are held until the end of the I/O callback that brought them: if the
+// client's END_STREAM came in the same read (every unary call), the chunk and the end go to
+// the endpoint as one DATA frame with END_STREAM in one write with the HEADERS, instead of a
+// second write with an empty DATA frame. A stream that goes on gets them at setImmediate.
+const HOLD_MAX_BYTES = 16 * 1024;
+
 function onDownData(this: Down, chunk: Buffer): void {
   const c = this[CALL];
   if (c.replay) {
@@ -158,9 +168,25 @@ function onDownData(this: Down, chunk: Buffer): void {
     if (c.replayBytes > c.maxReplayBytes) c.replay = null;
     else c.replay.push(chunk);
   }
+  if (!c.up) return;
+  c.held.push(chunk);
+  c.heldBytes += chunk.length;
+  if (c.heldBytes > HOLD_MAX_BYTES) writeHeld(c);
+  else c.flush ??= setImmediate(writeHeld, c);
+}
+
+function writeHeld(c: Call): void {
+  if (c.flush) clearImmediate(c.flush);
+  c.flush = undefined;
   const u = c.up;
-  if (u && !u.destroyed && !u.write(chunk)) {
-    this.pause();
+  const chunks = c.held;
+  c.held = [];
+  c.heldBytes = 0;
+  if (!u || u.destroyed) return;
+  let ok = true;
+  for (const chunk of chunks) ok = u.write(chunk);
+  if (!ok) {
+    c.down.pause();
     u.once('drain', onUpDrain);
   }
 }
@@ -173,6 +199,7 @@ function onUpDrain(this: Up): void {
 function onDownEnd(this: Down): void {
   const c = this[CALL];
   c.ended = true;
+  writeHeld(c);
   if (c.up && !c.up.destroyed) c.up.end();
 }
 
@@ -250,6 +277,11 @@ function onUpClose(this: Up): void {
   if (!c.committed && downOpen && c.replay && (code === NGHTTP2_REFUSED_STREAM || a.err?.code === 'ERR_HTTP2_GOAWAY_SESSION')) {
     // Not processed (RFC 9113 8.7): safe to send again. Hold the client's body meanwhile.
     c.up = undefined;
+    // Whatever was held is in the replay, which the next attempt sends first.
+    if (c.flush) clearImmediate(c.flush);
+    c.flush = undefined;
+    c.held = [];
+    c.heldBytes = 0;
     down.pause();
     a.sink.onDone(a.ctx, GRPC.UNAVAILABLE, true);
     return;
@@ -292,6 +324,9 @@ export function startCall(down: ServerHttp2Stream, headers: IncomingHttpHeaders,
     replay: [],
     replayBytes: 0,
     maxReplayBytes,
+    held: [],
+    heldBytes: 0,
+    flush: undefined,
     ended: downEnded,
     up: undefined,
     reading: false,
