@@ -10,7 +10,7 @@ import { DocumentError, EXIT } from './errors.ts';
 import type { EventBus, Failure, RunStatus } from './events.ts';
 import { isActive, type Plan, type PlannedSection } from './plan.ts';
 import { closeSession, createSession, runBlock as runInShell, type BlockHandle, type BlockResult } from './shell.ts';
-import { createStager, type Stager } from './stage-edit.ts';
+import { checkWritable, createStager, type Stager } from './stage-edit.ts';
 import { unifiedDiff } from './diff.ts';
 
 /**
@@ -55,6 +55,7 @@ export function preflightStages(plan: Plan): void {
       if (step.action !== 'stage') continue;
       try {
         dry.apply(step.block);
+        checkWritable(plan.document, step.block);
       } catch (e) {
         // A file a block creates first can only be checked when the run gets there.
         if (e instanceof DocumentError && /cannot read \(no such file\)/.test(e.message)) continue;
@@ -305,7 +306,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
       ? `timed out after ${formatMs(block.attrs.timeoutMs ?? options.timeoutMs)}`
       : r.signal
         ? `was killed by ${r.signal}`
-        : `exited with code ${r.code}`;
+        : `exited with code ${r.code}${r.code === 127 ? notFound(stderr) : ''}`;
     // bash names the temp file it ran; say FILE:LINE of the document instead.
     const tail = stderr
       .replace(scriptLine, (_, n: string) => `${doc.file}:${block.line + Number(n)}`)
@@ -333,6 +334,12 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
       exitCode: typeof err.exitCode === 'number' ? err.exitCode : EXIT.failed,
     };
   }
+}
+
+/** Exit 127 is bash's "command not found": name the command when bash did. */
+function notFound(stderr: string): string {
+  const m = /([^\s:]+): command not found\s*$/m.exec(stderr);
+  return m ? ` (command not found: ${m[1]})` : ' (command not found)';
 }
 
 function escapeRegExp(s: string): string {

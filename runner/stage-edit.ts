@@ -5,7 +5,7 @@
 // or GRPCRoute, be a valid split (lib/split.ts). On any error nothing is written.
 // Only the edited document is re-rendered; the rest of the file stays byte for byte.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   isMap,
@@ -154,6 +154,17 @@ function firstLine(s: string): string {
   return s.split('\n', 1)[0]!.trim().replace(/:$/, '');
 }
 
+/** Throws DocumentError if the run could not write the block's file (checked before anything runs). */
+export function checkWritable(doc: Pick<Document, 'file' | 'dir'>, block: Block): void {
+  try {
+    accessSync(path.resolve(doc.dir, block.file!), constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // an earlier block may create it
+    throw new DocumentError(doc.file, block.line, `${block.file}: cannot write (${code ?? String(e)})`);
+  }
+}
+
 /**
  * Applies edits to files and puts them back. Originals are kept the first time a file is
  * touched; restore() writes them back (and is also hooked to process exit, in case the
@@ -205,7 +216,12 @@ export function createStager(doc: Pick<Document, 'file' | 'dir'>, options: { wri
           if (originals.size === 0) process.on('exit', onExit);
           originals.set(p, { file: block.file!, text: current });
         }
-        writeFileSync(p, edit.after);
+        try {
+          writeFileSync(p, edit.after);
+        } catch (e) {
+          // Read-only file or file system: nothing was written (the open fails first).
+          throw new DocumentError(doc.file, block.line, `${block.file}: cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+        }
       } else {
         overlay.set(p, edit.after);
       }
