@@ -80,6 +80,20 @@ try {
   console.log(
     `runner per block without its fixed cost: ${perBlock.toFixed(1)} ms (${(perBlock / (floor / blocks)).toFixed(2)}x one bash -c true)`,
   );
+  // Last line, for bench/run.ts.
+  console.log(
+    JSON.stringify({
+      bench: 'runner-overhead',
+      blocks,
+      shellLoopMs: floor,
+      runnerMs: results[1]!.ms,
+      runnerEmptyMs: results[2]!.ms,
+      zxNpxMs: results[3]!.ms,
+      zxMs: results[4]!.ms,
+      ratio: results[1]!.ms / floor,
+      perBlockMs: perBlock,
+    }),
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,0 +1,217 @@
+// `npm run bench`: every figure the project publishes, from one run, written to BENCHMARKS.md
+// with the method and the machine, and printed as one JSON object on the last line.
+//
+// Each part runs as its own process (the same scripts can be run alone: see BENCHMARKS.md);
+// figures that swing with machine load are medians of repeats, interleaved where two paths
+// are compared. Nothing here listens beyond 127.0.0.1, and everything it starts is stopped.
+
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { expectedByVersion } from '../lib/shares.ts';
+import { parseSummaryLine, type Summary } from '../lib/summary.ts';
+import { stageCheck } from '../runner/observe/stage-check.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: args } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean' }, out: { type: 'string', default: 'BENCHMARKS.md' } } });
+const REPEATS = args.quick ? 1 : Number(args.repeats);
+const SECONDS = args.quick ? 4 : 10;
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Run a bench script; its last JSON line (or every JSON line) is its result. */
+function runScript(file: string, argv: string[] = [], env: NodeJS.ProcessEnv = {}): Array<Record<string, any>> {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...argv], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 15 * 60_000 });
+  if (r.status !== 0) throw new Error(`${file} ${argv.join(' ')} exited ${r.status ?? r.signal}:\n${r.stderr.slice(-2000)}`);
+  return r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+}
+
+function lm(dir: string, argv: string[], env: NodeJS.ProcessEnv = {}): string {
+  return execFileSync(process.execPath, [path.join(ROOT, 'scripts/local-mesh.mjs'), ...argv], { cwd: ROOT, env: { ...process.env, LOCAL_MESH_DIR: dir, ...env }, encoding: 'utf8' });
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function splitYaml(v1: number, v2: number): string {
+  return `apiVersion: split.smi-spec.io/v1alpha2\nkind: TrafficSplit\nmetadata:\n  name: server-split\nspec:\n  service: server\n  backends:\n    - service: server-v1\n      weight: ${v1}\n    - service: server-v2\n      weight: ${v2}\n`;
+}
+
+function summaries(dir: string): Summary[] {
+  return readFileSync(path.join(dir, 'client.log'), 'utf8').split('\n').map(parseSummaryLine).filter((s): s is Summary => !!s);
+}
+
+/**
+ * On the local target: memory of each process under 1,000 calls/s, and how long a split
+ * change takes to show in the client's counts (apply -> the stage check converges, with
+ * 250 ms windows).
+ */
+async function localTarget(): Promise<{ rss: { proxy: number; server: number; client: number }; convergedMs: number[] }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-local-'));
+  try {
+    lm(dir, ['up'], { LOCAL_MESH_CLIENT_ENV: 'RATE=1000 CONCURRENCY=200 INTERVAL_MS=250 LOG_FORMAT=json' });
+    const state = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as { processes: Array<{ name: string; pid: number }> };
+    const file = path.join(dir, 'split.yaml');
+    writeFileSync(file, splitYaml(100, 0));
+    lm(dir, ['apply', '-f', file]);
+    await new Promise((r) => setTimeout(r, SECONDS * 1000));
+    const pid = (name: string) => state.processes.filter((p) => p.name === name || p.name.startsWith(`${name}-`)).map((p) => p.pid);
+    const most = (name: string) => Math.max(...pid(name).map((x) => rssMb(x)));
+    const rss = { proxy: most('mesh'), server: most('server'), client: most('client') };
+
+    const versions = new Map([['server-v1', ['v1']], ['server-v2', ['v2']]]);
+    const convergedMs: number[] = [];
+    const stages: Array<[number, number]> = [[95, 5], [50, 50], [0, 100], [100, 0]];
+    for (let i = 0; i < REPEATS; i++) {
+      for (const [v1, v2] of stages) {
+        writeFileSync(file, splitYaml(v1, v2));
+        const appliedAt = Date.now();
+        lm(dir, ['apply', '-f', file]);
+        const expected = expectedByVersion({ backends: [{ service: 'server-v1', weight: v1 }, { service: 'server-v2', weight: v2 }] }, versions);
+        const check = stageCheck({ label: `${v1}/${v2}`, expected, appliedAt, allowErrors: false }, 3, 100);
+        const deadline = Date.now() + 20_000;
+        let verdict;
+        let seen = 0;
+        while (!verdict && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+          const all = summaries(dir);
+          for (const s of all.slice(seen)) verdict ??= check.feed(s);
+          seen = all.length;
+        }
+        if (!verdict?.ok) throw new Error(`stage ${v1}/${v2} did not converge: ${verdict?.reason ?? 'timeout'}`);
+        convergedMs.push(verdict.convergedMs!);
+      }
+    }
+    return { rss, convergedMs };
+  } finally {
+    try {
+      lm(dir, ['down']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** The whole tutorial, local target, --yes with checks on, in a fresh copy of the project. */
+function localRun(): number {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-walk-'));
+  try {
+    const files = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+    for (const f of files) {
+      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+      cpSync(path.join(ROOT, f), path.join(dir, f));
+    }
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+    delete env.LOCAL_MESH_DIR;
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, ['runner.mjs', '--yes'], { cwd: dir, env, encoding: 'utf8', timeout: 10 * 60_000 });
+    const secs = (performance.now() - t0) / 1000;
+    if (r.status !== 0) throw new Error(`local run failed (${r.status}):\n${(r.stdout + r.stderr).slice(-3000)}`);
+    return secs;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function machine(): string[] {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return [
+    `- ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}`,
+    `- Node ${process.version}; load average at the start ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`,
+    `- client, proxy and servers share the same cores, as on a laptop running kind`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  log('mesh overhead at 1,000 calls/s (latency, throughput, apply), repeated');
+  const mesh1000 = Array.from({ length: REPEATS }, () => runScript('bench/mesh-overhead.ts', ['--rate', '1000', '--seconds', String(SECONDS)]).at(-1)!);
+  log('latency rows at 200 and 2,000 calls/s');
+  const rows = [200, 2000].map((rate) => ({ rate, r: runScript('bench/mesh-overhead.ts', ['--rate', String(rate), '--seconds', String(SECONDS), '--only', 'latency']).at(-1)! }));
+  log('client pacing at 2,000 calls/s');
+  const clientRuns = Array.from({ length: REPEATS }, () => runScript('bench/client-throughput.ts'));
+  const paced = clientRuns.map((r) => r.find((x) => x.mode === 'rate')!);
+  const saturated = clientRuns.map((r) => r.find((x) => x.mode === 'saturate')!);
+  log('local target: memory at 1,000 calls/s, apply to converged');
+  const local = await localTarget();
+  log('runner overhead per block');
+  const runner = runScript('bench/runner-overhead.ts', ['--runs', String(REPEATS)]).at(-1)!;
+  log('the whole local tutorial with --yes');
+  const walk = [localRun()];
+
+  const lat = (k: 'addedP50' | 'addedP99') => median(mesh1000.map((m) => m.latency[k]));
+  const figures = {
+    proxyAddedP50Ms1000: round(lat('addedP50')),
+    proxyAddedP99Ms1000: round(lat('addedP99')),
+    throughputRatio: round(median(mesh1000.map((m) => m.throughput.ratio))),
+    rateError2000: round(median(paced.map((p) => Math.abs(p.deviationPct) / 100)), 4),
+    applyToFirstRoutedMs: round(median(mesh1000.map((m) => m.apply.medianMs))),
+    applyToConvergedMs: Math.round(median(local.convergedMs)),
+    localRunSeconds: round(median(walk), 1),
+    runnerBlockOverheadRatio: round(runner.ratio),
+    rssMb: { proxy: round(local.rss.proxy, 1), server: round(local.rss.server, 1), client: round(local.rss.client, 1) },
+  };
+
+  const check = (ok: boolean) => (ok ? 'met' : '**missed**');
+  const md = [
+    '# Benchmarks',
+    '',
+    `Figures from one run of \`npm run bench\` on ${started.toISOString().slice(0, 10)} (${REPEATS} repeat${REPEATS > 1 ? 's' : ''} where a median is quoted).`,
+    'They describe this project\'s local stand-in proxy on this machine, not Linkerd: for scale,',
+    'Linkerd quotes under 1 ms p99 added by its Rust proxy.',
+    '',
+    '## Machine',
+    '',
+    ...machine(),
+    '',
+    '## Figures and targets',
+    '',
+    '| Figure | Value | Target | |',
+    '| --- | --- | --- | --- |',
+    `| added latency p50 at 1,000 calls/s (proxied − direct, interleaved) | ${figures.proxyAddedP50Ms1000} ms | ≤ 0.5 ms | ${check(figures.proxyAddedP50Ms1000 <= 0.5)} |`,
+    `| added latency p99 at 1,000 calls/s | ${figures.proxyAddedP99Ms1000} ms | ≤ 5 ms | ${check(figures.proxyAddedP99Ms1000 <= 5)} |`,
+    `| most calls/s through the proxy ÷ direct (CONCURRENCY 64) | ${figures.throughputRatio} | ≥ 0.6 | ${check(figures.throughputRatio >= 0.6)} |`,
+    `| client rate error at 2,000 calls/s | ${(100 * figures.rateError2000).toFixed(2)} % | ≤ 2 % | ${check(figures.rateError2000 <= 0.02)} |`,
+    `| apply → first call routed by the new split | ${figures.applyToFirstRoutedMs} ms | ≤ 100 ms | ${check(figures.applyToFirstRoutedMs <= 100)} |`,
+    `| apply → stage check converged (250 ms windows, 3 in a row, ≥ 100 calls) | ${figures.applyToConvergedMs} ms | | |`,
+    `| whole local tutorial, \`--yes\`, checks on | ${figures.localRunSeconds} s | | |`,
+    `| runner: 100 \`true\` blocks ÷ 100 × \`bash -c true\` | ${figures.runnerBlockOverheadRatio} | ≤ 2 | ${check(figures.runnerBlockOverheadRatio <= 2)} |`,
+    `| memory (RSS) under 1,000 calls/s: proxy / largest server / client | ${figures.rssMb.proxy} / ${figures.rssMb.server} / ${figures.rssMb.client} MB | | |`,
+    '',
+    '## Latency by rate',
+    '',
+    '| calls/s per path | direct p50 | direct p99 | proxied p50 | proxied p99 | added p50 | added p99 |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...[...rows.slice(0, 1), { rate: 1000, r: mesh1000[Math.floor((mesh1000.length - 1) / 2)]! }, ...rows.slice(1)].map(({ rate, r }) => {
+      const l = r.latency;
+      const f = (x: number) => round(x).toFixed(2);
+      return `| ${rate.toLocaleString('en')} | ${f(l.direct.p50)} | ${f(l.direct.p99)} | ${f(l.proxied.p50)} | ${f(l.proxied.p99)} | ${f(l.addedP50)} | ${f(l.addedP99)} |`;
+    }),
+    '',
+    `Throughput at CONCURRENCY 64 (median run): direct ${Math.round(median(mesh1000.map((m) => m.throughput.direct)))} calls/s, proxied ${Math.round(median(mesh1000.map((m) => m.throughput.proxied)))} calls/s.`,
+    `The client alone against one server at CONCURRENCY 32: ${Math.round(median(saturated.map((s) => s.callsPerSec)))} calls/s, p50 ${median(saturated.map((s) => s.p50Ms))} ms, p99 ${median(saturated.map((s) => s.p99Ms))} ms.`,
+    `Runner, 100 blocks: ${(runner.runnerMs / 1000).toFixed(2)} s against ${(runner.shellLoopMs / 1000).toFixed(2)} s for the shell loop; zx's markdown mode on the same document ${(runner.zxMs / 1000).toFixed(2)} s (through npx ${(runner.zxNpxMs / 1000).toFixed(2)} s).`,
+    '',
+    '## Method',
+    '',
+    '- `bench/mesh-overhead.ts`: one server process per version, the proxy process, and an in-process client with two channels (direct and proxied) driven by the same open-loop schedule, alternating calls, so both paths see the same moments of load. Latency is per call, start to answer. Throughput: closed loop, 64 calls in flight, each path alone in alternating rounds. Apply: 20 applies under load, time from the POST to the first call answered by the newly weighted backend.',
+    '- `bench/client-throughput.ts`: the client\'s open-loop pacer asked for 2,000 calls/s; error is |started − asked| ÷ asked.',
+    '- Local target (this script): `local-mesh up` with the client at 1,000 calls/s and 250 ms summary windows; RSS read from /proc after the run has settled; then the split moved through 95/5, 50/50, 0/100, 100/0, each time timing the apply to the stage check\'s convergence (the runner\'s own check: three windows in a row and ≥ 100 calls within the binomial bound), so this figure is bounded below by the window length.',
+    '- `bench/runner-overhead.ts`: medians of repeated runs of a document of 100 `true` blocks with `--yes`, against a shell loop starting `bash -c true` 100 times.',
+    '- The whole tutorial: `node runner.mjs --yes` in a fresh copy of the project, wall time.',
+    '',
+  ].join('\n');
+  writeFileSync(path.join(ROOT, args.out), md);
+  log(`wrote ${args.out}`);
+  console.log(JSON.stringify(figures));
+}
+
+await main();
