@@ -22,6 +22,10 @@ import { isSplitManifest, SplitError, splitFromManifest, type Split } from '../l
 import type { Block, Document } from './document.ts';
 import { DocumentError } from './errors.ts';
 
+// The yaml library's warnings (e.g. a collection used as a key) go to stderr as Node process
+// warnings; what matters is reported as errors, in one line.
+const QUIET = 'error' as const;
+
 export interface StageEdit {
   /** As written in the block, relative to the document's folder. */
   file: string;
@@ -41,7 +45,7 @@ export function computeEdit(doc: Pick<Document, 'file' | 'dir'>, block: Block, c
   // The elision line becomes blank so error lines still point into the block.
   const snippet = block.text.replace(/^(\s*\n)*\s*\.\.\.[ \t]*(?=\n|$)/, (m) => m.replace(/[^\n]/g, ''));
   const patchCounter = new LineCounter();
-  const patch = parseDocument(snippet, { lineCounter: patchCounter, keepSourceTokens: false });
+  const patch = parseDocument(snippet, { lineCounter: patchCounter, keepSourceTokens: false, logLevel: QUIET });
   if (patch.errors.length > 0) {
     const e = patch.errors[0]!;
     const line = e.linePos ? textStart + e.linePos[0].line - 1 : block.line;
@@ -52,7 +56,7 @@ export function computeEdit(doc: Pick<Document, 'file' | 'dir'>, block: Block, c
     node?.range ? textStart + patchCounter.linePos(node.range[0]).line - 1 : block.line;
 
   const counter = new LineCounter();
-  const docs = parseAllDocuments(current, { lineCounter: counter });
+  const docs = parseAllDocuments(current, { lineCounter: counter, logLevel: QUIET });
   const broken = Array.isArray(docs) ? docs.find((d) => d.errors.length > 0) : undefined;
   if (broken) {
     const e = broken.errors[0]!;
@@ -61,21 +65,31 @@ export function computeEdit(doc: Pick<Document, 'file' | 'dir'>, block: Block, c
   }
   if (!Array.isArray(docs) || docs.length === 0) throw at(block.line, `${file} holds no YAML document to merge into`);
 
-  const index = pickDocument(docs, patch.toJS() as Record<string, unknown>, file, (m) => at(block.line, m));
+  // toJS() throws on what parses but cannot be read (an alias to an anchor never set).
+  const patchValue = toJs(patch, (m) => at(block.line, `bad YAML in the edit for ${file}: ${m}`));
+  const values = docs.map((d) => toJs(d, (m) => at(block.line, `${file} is not valid YAML before the edit: ${m}`)));
+  const index = pickDocument(docs, values, patchValue as Record<string, unknown>, file, (m) => at(block.line, m));
   const target = docs[index]!;
   mergeMaps(target.contents as YAMLMap, patch.contents);
 
   // Splice only the edited document back into the text.
   const start = index === 0 ? 0 : target.range[0];
   const end = target.range[2];
-  const after = current.slice(0, start) + target.toString() + current.slice(end);
+  let rendered: string;
+  try {
+    rendered = target.toString();
+  } catch (e) {
+    // The yaml library cannot write some values back (e.g. a !!binary scalar).
+    throw at(block.line, `the edit for ${file} cannot be written as YAML: ${firstLine((e as Error).message)}`);
+  }
+  const after = current.slice(0, start) + rendered + current.slice(end);
 
-  const reparsed = parseAllDocuments(after);
+  const reparsed = parseAllDocuments(after, { logLevel: QUIET });
   const bad = Array.isArray(reparsed) ? reparsed.find((d) => d.errors.length > 0) : undefined;
   if (bad || !Array.isArray(reparsed)) {
     throw at(block.line, `${file} would not parse after the edit: ${firstLine(bad?.errors[0]?.message ?? 'empty')}`);
   }
-  const edited = reparsed[index]!.toJS() as unknown;
+  const edited = toJs(reparsed[index]!, (m) => at(block.line, `${file} would not parse after the edit: ${m}`));
   let split: Split | null = null;
   if (isSplitManifest(edited)) {
     try {
@@ -94,6 +108,7 @@ export function computeEdit(doc: Pick<Document, 'file' | 'dir'>, block: Block, c
 
 function pickDocument(
   docs: YamlDocument.Parsed[],
+  values: unknown[],
   patch: Record<string, unknown>,
   file: string,
   fail: (msg: string) => Error,
@@ -101,21 +116,29 @@ function pickDocument(
   const kind = typeof patch.kind === 'string' ? patch.kind : undefined;
   const meta = patch.metadata as Record<string, unknown> | undefined;
   const name = typeof meta?.name === 'string' ? meta.name : undefined;
-  const describe = (d: YamlDocument.Parsed) => {
-    const js = d.toJS() as Record<string, any> | null;
+  const describe = (i: number) => {
+    const js = values[i] as Record<string, any> | null;
     return `${js?.kind ?? '?'}/${js?.metadata?.name ?? '?'}`;
   };
-  let candidates = docs.map((d, i) => ({ d, i })).filter(({ d }) => isMap(d.contents));
-  if (kind !== undefined) candidates = candidates.filter(({ d }) => (d.toJS() as Record<string, unknown>).kind === kind);
+  let candidates = docs.map((d, i) => ({ d, i, js: values[i] as Record<string, any> })).filter(({ d }) => isMap(d.contents));
+  if (kind !== undefined) candidates = candidates.filter(({ js }) => js.kind === kind);
   if (name !== undefined && candidates.length > 1) {
-    candidates = candidates.filter(({ d }) => (d.toJS() as any)?.metadata?.name === name);
+    candidates = candidates.filter(({ js }) => js?.metadata?.name === name);
   }
   if (candidates.length === 1) return candidates[0]!.i;
-  const all = docs.map(describe).join(', ');
+  const all = docs.map((_, i) => describe(i)).join(', ');
   if (candidates.length === 0) {
     throw fail(`${file} has no ${kind ?? 'mapping'} document${name ? ` named ${name}` : ''} to merge into (it holds ${all})`);
   }
   throw fail(`${file} holds several documents (${all}): say which with kind: (and metadata.name) in the edit`);
+}
+
+function toJs(doc: YamlDocument, fail: (message: string) => Error): unknown {
+  try {
+    return doc.toJS();
+  } catch (e) {
+    throw fail(firstLine((e as Error).message));
+  }
 }
 
 function keyNode(map: YAMLMap, key: string): YamlNode | undefined {
