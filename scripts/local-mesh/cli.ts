@@ -128,7 +128,7 @@ async function applyOrDelete(p: Paths, verb: 'apply' | 'delete', file: string, o
 function remember(p: Paths, text: string, applied: AppliedSplit[], deleted: AppliedSplit[]): void {
   const s = loadState(p);
   if (!s) return;
-  const docs = parseAllDocuments(text);
+  const docs = parseAllDocuments(text, { logLevel: 'error' });
   const list = Array.isArray(docs) ? docs : [];
   s.applied ??= {};
   for (const a of applied) {
