@@ -116,6 +116,13 @@ export interface Call {
   replay: Buffer[] | null;
   replayBytes: number;
   readonly maxReplayBytes: number;
+  /** Largest request message accepted, by its gRPC length prefix (see withinLimit). */
+  readonly maxMessageBytes: number;
+  /** Where the request is in its gRPC framing: bytes left of the current message, */
+  msgLeft: number;
+  /** ... or how far into a 5-byte prefix split across chunks, and its length so far. */
+  prefixAt: number;
+  msgLen: number;
   /** Request chunks not yet written upstream (see onDownData). */
   held: Buffer[];
   heldBytes: number;
@@ -163,6 +170,7 @@ const HOLD_MAX_BYTES = 16 * 1024;
 
 function onDownData(this: Down, chunk: Buffer): void {
   const c = this[CALL];
+  if (!withinLimit(c, chunk) && refuseTooBig(c, this)) return;
   if (c.replay) {
     c.replayBytes += chunk.length;
     if (c.replayBytes > c.maxReplayBytes) c.replay = null;
@@ -173,6 +181,63 @@ function onDownData(this: Down, chunk: Buffer): void {
   c.heldBytes += chunk.length;
   if (c.heldBytes > HOLD_MAX_BYTES) writeHeld(c);
   else c.flush ??= setImmediate(writeHeld, c);
+}
+
+/**
+ * Follow the gRPC length prefixes (a flag byte, then a 4-byte big-endian length) through the
+ * request; false as soon as one declares a message larger than the limit. Unary calls bring
+ * the whole prefix in their one chunk: one comparison per call.
+ */
+function withinLimit(c: Call, chunk: Buffer): boolean {
+  const n = chunk.length;
+  let i = 0;
+  while (i < n) {
+    if (c.msgLeft > 0) {
+      const take = Math.min(c.msgLeft, n - i);
+      c.msgLeft -= take;
+      i += take;
+    } else if (c.prefixAt === 0 && n - i >= 5) {
+      c.msgLeft = chunk.readUInt32BE(i + 1);
+      if (c.msgLeft > c.maxMessageBytes) return false;
+      i += 5;
+    } else {
+      if (c.prefixAt > 0) c.msgLen = c.msgLen * 256 + chunk[i]!;
+      i += 1;
+      if (++c.prefixAt === 5) {
+        c.msgLeft = c.msgLen;
+        c.prefixAt = 0;
+        c.msgLen = 0;
+        if (c.msgLeft > c.maxMessageBytes) return false;
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * A request message over the limit: if no endpoint has answered yet, the proxy answers
+ * RESOURCE_EXHAUSTED itself (as a gRPC server would) and cancels the attempt, so the
+ * endpoint never gets the rest. Once an endpoint has answered, the call is its to refuse.
+ */
+function refuseTooBig(c: Call, down: Down): boolean {
+  if (c.committed) {
+    c.msgLeft = Infinity; // stop looking; pass the rest through
+    return false;
+  }
+  const size = c.msgLeft;
+  down.off('data', onDownData);
+  c.replay = null;
+  c.held = [];
+  c.heldBytes = 0;
+  if (c.flush) clearImmediate(c.flush);
+  c.flush = undefined;
+  failCall(c, GRPC.RESOURCE_EXHAUSTED, `request message of ${size} bytes is larger than the proxy's limit of ${c.maxMessageBytes} bytes`);
+  const u = c.up as Up | undefined;
+  if (u) {
+    u[ATTEMPT].status = GRPC.RESOURCE_EXHAUSTED;
+    if (!u.destroyed && !u.closed) u.close(NGHTTP2_CANCEL);
+  }
+  return true;
 }
 
 function writeHeld(c: Call): void {
@@ -317,13 +382,17 @@ function onUpClose(this: Up): void {
  * the request body is kept (up to maxReplayBytes) until an endpoint answers, so a refused
  * call can be sent again, whole, elsewhere.
  */
-export function startCall(down: ServerHttp2Stream, headers: IncomingHttpHeaders, downEnded: boolean, maxReplayBytes: number): Call {
+export function startCall(down: ServerHttp2Stream, headers: IncomingHttpHeaders, downEnded: boolean, maxReplayBytes: number, maxMessageBytes = Infinity): Call {
   const c: Call = {
     down,
     headers: requestHeaders(headers),
     replay: [],
     replayBytes: 0,
     maxReplayBytes,
+    maxMessageBytes,
+    msgLeft: 0,
+    prefixAt: 0,
+    msgLen: 0,
     held: [],
     heldBytes: 0,
     flush: undefined,

@@ -35,9 +35,16 @@ export interface Limits {
   waitForEndpointMs: number;
   /** Request bytes kept so a call an endpoint refused can be sent elsewhere (linkerd: 64 KiB). */
   replayBytes: number;
+  /**
+   * Largest request message, by its gRPC length prefix; a larger one is answered
+   * RESOURCE_EXHAUSTED by the proxy before the endpoint gets it. gRPC's own default receive
+   * limit, so the proxy refuses only what the servers would. Answers are not checked: the
+   * client enforces its own receive limit, and the proxy never buffers a whole message.
+   */
+  maxMessageBytes: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxHeaderListSize: 16 * 1024, maxConcurrentStreams: 1000, waitForEndpointMs: 3000, replayBytes: 64 * 1024 };
+export const DEFAULT_LIMITS: Limits = { maxHeaderListSize: 16 * 1024, maxConcurrentStreams: 1000, waitForEndpointMs: 3000, replayBytes: 64 * 1024, maxMessageBytes: 4 * 1024 * 1024 };
 
 /** Placements per call, counting re-placements after a refusal. */
 const MAX_ATTEMPTS = 4;
@@ -203,7 +210,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       respondGrpcError(down, GRPC.UNAVAILABLE, r.message);
       return;
     }
-    const call = startCall(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, limits.replayBytes);
+    const call = startCall(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, limits.replayBytes, limits.maxMessageBytes);
     place(call, r, t0, 0);
   });
   try {
