@@ -36,6 +36,8 @@ const RATE = 500;
 const LATENCY_MS = 20;
 /** Summary lines every 500 ms; a drill's window is closed two lines after it ends. */
 const INTERVAL_MS = 500;
+/** The client's default deadline (deploy/linkerd/client.yaml). */
+const DEADLINE_MS = 2000;
 
 function splitYaml(v1: number, v2: number): string {
   return `apiVersion: split.smi-spec.io/v1alpha2
@@ -226,21 +228,24 @@ describe('fault drills at 500 calls/s on the local mesh', { timeout: 180_000 }, 
     await probing;
     const tBack = await until('calls through the new proxy', async () => sum(await metrics(st.mesh.adminPort), 'mesh_request_total') > 0, 10_000, 10);
     const wallBack = Date.now();
-    const end = await afterSummaries(dir, 3);
+    // Calls started before the return may still end after it, by their deadline (2 s): wait past it.
+    const end = await afterSummaries(dir, Math.ceil(DEADLINE_MS / INTERVAL_MS) + 3);
     const w = between(start, end);
     // Bound: the calls in flight at the crash (about RATE x latency) plus every call started
     // while the client had no connection: no proxy listening, then until the client's next
     // reconnect attempt (its backoff starts at 200 ms, x1.6 a try, capped at 5 s). The client
     // fails calls fast meanwhile (no wait-for-ready), so that is rate x time, and nothing after.
+    // A few calls queue behind a connection the new proxy has accepted but not yet served (it
+    // is still dialling the servers): those end DEADLINE_EXCEEDED.
     const bound = Math.ceil((RATE * (tBack - tKill + 100)) / 1000 + RATE * (LATENCY_MS / 1000) * 2);
-    const later = end.summaries.slice(start.summaries.length).filter((x) => Date.parse(x.ts) - x.intervalMs > wallBack + 50);
+    const later = end.summaries.slice(start.summaries.length).filter((x) => Date.parse(x.ts) - x.intervalMs > wallBack + DEADLINE_MS + 50);
     t.diagnostic(
       `proxy crash: no proxy for ${Math.round(tListening - tKill)} ms, first call through the new one ${Math.round(tBack - tListening)} ms after it listened; ` +
         `${w.failed} failed calls (${JSON.stringify(w.errors)}), bound ${bound}; ${later.length} summaries after the return, ${later.reduce((n, x) => n + x.total - x.ok, 0)} failed in them`,
     );
     assert.ok(w.failed > 0, 'the client saw the crash (the count is real)');
     assert.ok(w.failed <= bound, `${w.failed} failed > bound ${bound}`);
-    assert.ok(Object.keys(w.errors).every((k) => k === 'UNAVAILABLE'), JSON.stringify(w.errors));
+    assert.ok(Object.keys(w.errors).every((k) => k === 'UNAVAILABLE' || k === 'DEADLINE_EXCEEDED'), JSON.stringify(w.errors));
     assert.ok(later.length > 0 && later.every((x) => x.total === x.ok && x.ok > 0), `calls succeed again, all of them: ${JSON.stringify(later.map((x) => [x.total, x.ok]))}`);
     assert.ok(tBack - tListening < 5000 * 1.2 + 500, 'the client came back within its longest reconnect backoff');
     assert.deepEqual((await meshConfig(st.mesh.adminPort)).splits[0]!.backends, [{ service: 'server-v1', weight: last.v1 }, { service: 'server-v2', weight: last.v2 }]);
