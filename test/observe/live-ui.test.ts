@@ -1,0 +1,56 @@
+// The live view in the UI: drawn in place on a TTY (and above the pause prompt, never through
+// it), a plain line at most every ten seconds elsewhere, no colour under NO_COLOR.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Summary } from '../../lib/summary.ts';
+import { createUi } from '../../runner/ui.ts';
+
+const PROMPT_TEXT = 'Enter run · s skip · q quit ';
+
+function term(isTTY: boolean) {
+  let text = '';
+  return { isTTY, write: (s: string | Buffer) => ((text += s.toString()), true), text: () => text };
+}
+
+const sample = (v1: number, v2: number): Summary => ({
+  ts: new Date().toISOString(),
+  intervalMs: 2000,
+  total: v1 + v2,
+  ok: v1 + v2,
+  errors: {},
+  byVersion: { v1, v2 },
+  byPod: {},
+  latencyMs: { p50: 1, p99: 2.5 },
+});
+
+test('on a TTY the view is redrawn in place and the prompt stays last', () => {
+  const out = term(true);
+  const ui = createUi(out, term(true), { TERM: 'xterm' });
+  ui.traffic([sample(38, 2)]);
+  assert.match(out.text(), /v1 .* 95\.0%\s+38 calls/);
+  ui.prompt();
+  const before = out.text().length;
+  ui.traffic([sample(38, 2), sample(20, 20)]);
+  const redraw = out.text().slice(before);
+  assert.match(redraw, /^\r\x1b\[2K\x1b\[4F\x1b\[0J/, 'prompt line and old view erased first');
+  assert.ok(redraw.endsWith(PROMPT_TEXT.replace('Enter', '\x1b[1mEnter\x1b[22m').replace(' s ', ' \x1b[1ms\x1b[22m ').replace(' q ', ' \x1b[1mq\x1b[22m ')), 'the prompt is drawn again last');
+  assert.match(redraw, /v1 .* 72\.5%/);
+  ui.promptDone('run');
+  ui.onEvent({ type: 'section-skipped', section: { number: 2, id: 'x', title: 'Next', depth: 2, line: 1, intro: '', blocks: [] }, reason: 'user' });
+  assert.match(out.text().slice(-400), /skipped section 2\. Next(\x1b\[39m)?\n[\s\S]*traffic, last 10 s/, 'output goes above the view');
+});
+
+test('without a TTY: a plain line, throttled, no escape codes', () => {
+  const out = term(false);
+  const ui = createUi(out, term(false), { NO_COLOR: '1' });
+  ui.traffic([sample(38, 2)]);
+  ui.traffic([sample(38, 2), sample(40, 0)]);
+  assert.equal(out.text(), 'traffic v1 95.0% (38) v2 5.0% (2) errors 0 p99 2.5 ms\n');
+  assert.doesNotMatch(out.text(), /\x1b/);
+});
+
+test('CI on a TTY prints plain lines too', () => {
+  const out = term(true);
+  createUi(out, term(true), { CI: 'true', NO_COLOR: '1' }).traffic([sample(1, 1)]);
+  assert.equal(out.text(), 'traffic v1 50.0% (1) v2 50.0% (1) errors 0 p99 2.5 ms\n');
+});
