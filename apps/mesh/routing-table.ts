@@ -81,7 +81,13 @@ function splitDocs(yamlText: string): Array<{ obj: Record<string, unknown>; labe
       const pos = lines.linePos(err.pos[0]);
       throw new ConfigError(`broken YAML at line ${pos.line}, column ${pos.col}: ${err.message.split('\n')[0]}`);
     }
-    const obj: unknown = doc.toJS();
+    let obj: unknown;
+    try {
+      obj = doc.toJS();
+    } catch (e) {
+      // Parses but cannot be read, e.g. an alias to an anchor that does not exist.
+      throw new ConfigError(`document ${i + 1}: ${(e as Error).message.split('\n')[0]}`);
+    }
     if (!isSplitManifest(obj)) return;
     const o = obj as Record<string, unknown>;
     const name = (o.metadata as { name?: unknown } | undefined)?.name;

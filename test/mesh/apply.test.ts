@@ -70,6 +70,7 @@ describe('apply', () => {
       [split(50, 50).replace('kind: TrafficSplit', 'kind: ServiceProfile'), /no TrafficSplit or GRPCRoute/],
       ['kind: TrafficSplit\n  spec: : [\n', /broken YAML/],
       ['apiVersion: v1\nkind: Service\nmetadata: {name: server}\n', /no TrafficSplit or GRPCRoute/],
+      ['kind: TrafficSplit\nspec: *nope\n', /document 1: Unresolved alias/],
     ];
     for (const [text, re] of bad) {
       const r = await post(mesh, '/apply', text);
