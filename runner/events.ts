@@ -41,7 +41,7 @@ export type RunEvent =
   | { type: 'background-ready'; block: Block; name: string }
   | { type: 'background-output'; name: string; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'background-stopped'; name: string; code: number | null; signal: NodeJS.Signals | null; expected: boolean }
-  | { type: 'files-restored'; files: string[] }
+  | { type: 'files-restored'; files: string[]; failed: string[] }
   | { type: 'run-end'; status: RunStatus; exitCode: number; failure: Failure | null; durationMs: number };
 
 export type Listener = (event: RunEvent) => void;

@@ -267,8 +267,8 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     if (options.keepChanges) {
       stager.keep();
     } else {
-      const files = stager.restore();
-      if (files.length > 0) bus.emit({ type: 'files-restored', files });
+      const { done, failed } = stager.restore();
+      if (done.length > 0 || failed.length > 0) bus.emit({ type: 'files-restored', files: done, failed });
     }
     closeSession(session);
   }

@@ -193,10 +193,16 @@ export function checkWritable(doc: Pick<Document, 'file' | 'dir'>, block: Block)
  * touched; restore() writes them back (and is also hooked to process exit, in case the
  * runner dies some other way).
  */
+export interface Restored {
+  done: string[];
+  failed: string[];
+}
+
 export interface Stager {
   apply(block: Block): StageEdit;
   /** Puts back every file it changed; returns their paths as the blocks wrote them. */
-  restore(): string[];
+  /** Files put back, and files that could not be (with why). */
+  restore(): Restored;
   /** Leave the files as edited (--keep-changes). */
   keep(): void;
 }
@@ -215,18 +221,19 @@ export function createStager(doc: Pick<Document, 'file' | 'dir'>, options: { wri
       throw new DocumentError(doc.file, block.line, `${block.file}: cannot read (${code === 'ENOENT' ? 'no such file' : code})`);
     }
   };
-  const restoreSync = (): string[] => {
+  const restoreSync = (): Restored => {
     const done: string[] = [];
+    const failed: string[] = [];
     for (const [p, { file, text }] of originals) {
       try {
         writeFileSync(p, text);
         done.push(file);
-      } catch {
-        // Reported by the caller through the returned list.
+      } catch (e) {
+        failed.push(`${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
       }
     }
     originals.clear();
-    return done;
+    return { done, failed };
   };
   const onExit = () => restoreSync();
   return {

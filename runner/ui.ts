@@ -207,7 +207,9 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           }
           break;
         case 'files-restored':
-          line(s.dim(`↺ restored ${ev.files.length} edited file(s): ${ev.files.join(', ')}`));
+          if (ev.files.length > 0) line(s.dim(`↺ restored ${ev.files.length} edited file(s): ${ev.files.join(', ')}`));
+          // The edit stays in these files: say so, loudly, rather than leave a silent diff.
+          for (const f of ev.failed) line(s.yellow(`! could not put back ${f}: it keeps the run's edits`));
           break;
         case 'run-end': {
           eraseRegion();
