@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { trafficSplit } from '../mesh/helpers.ts';
 import { after, before, describe, it } from 'node:test';
 import {
   accepts,
@@ -39,20 +40,7 @@ const INTERVAL_MS = 500;
 /** The client's default deadline (deploy/linkerd/client.yaml). */
 const DEADLINE_MS = 2000;
 
-function splitYaml(v1: number, v2: number): string {
-  return `apiVersion: split.smi-spec.io/v1alpha2
-kind: TrafficSplit
-metadata:
-  name: server-split
-spec:
-  service: server
-  backends:
-    - service: server-v1
-      weight: ${v1}
-    - service: server-v2
-      weight: ${v2}
-`;
-}
+const splitYaml = (v1: number, v2: number) => trafficSplit({ v1, v2 });
 
 describe('fault drills at 500 calls/s on the local mesh', { timeout: 180_000 }, () => {
   let dir: string;

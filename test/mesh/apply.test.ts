@@ -5,20 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
-import { countBy, greeter, load, replicas, sayHello, sleep, until, type GreeterClient, type Replica } from './helpers.ts';
+import { countBy, greeter, load, replicas, sayHello, sleep, until, trafficSplit, type GreeterClient, type Replica } from './helpers.ts';
 
-const split = (v1: number | string, v2: number | string, extra = '') => `apiVersion: split.smi-spec.io/v1alpha2
-kind: TrafficSplit
-metadata:
-  name: server-split
-spec:
-  service: server
-  backends:
-    - service: server-v1
-      weight: ${v1}
-    - service: server-v2
-      weight: ${v2}
-${extra}`;
+const split = (v1: number | string, v2: number | string) => trafficSplit({ v1, v2 });
 
 async function post(mesh: Mesh, path: string, body: string): Promise<{ status: number; json: any }> {
   const res = await fetch(`http://127.0.0.1:${mesh.adminPort}${path}`, { method: 'POST', body });

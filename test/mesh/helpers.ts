@@ -134,3 +134,16 @@ export async function childServer(version: string, pod: string, port = 0): Promi
     },
   };
 }
+
+/** A TrafficSplit for apex `server`, backends server-<version> with these weights (in order). */
+export const trafficSplit = (weights: Record<string, number | string>) => `apiVersion: split.smi-spec.io/v1alpha2
+kind: TrafficSplit
+metadata:
+  name: server-split
+spec:
+  service: server
+  backends:
+${Object.entries(weights)
+  .map(([v, w]) => `    - service: server-${v}\n      weight: ${w}`)
+  .join('\n')}
+`;

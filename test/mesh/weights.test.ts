@@ -5,21 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
 import { checkShares, pct } from '../../lib/shares.ts';
-import { countBy, greeter, load, replicas, sayHello, serviceTable, type GreeterClient, type Replica } from './helpers.ts';
+import { countBy, greeter, load, replicas, sayHello, serviceTable, trafficSplit, type GreeterClient, type Replica } from './helpers.ts';
 
 const N = 1000;
-
-const trafficSplit = (weights: Record<string, number>) => `apiVersion: split.smi-spec.io/v1alpha2
-kind: TrafficSplit
-metadata:
-  name: server-split
-spec:
-  service: server
-  backends:
-${Object.entries(weights)
-  .map(([v, w]) => `    - service: server-${v}\n      weight: ${w}`)
-  .join('\n')}
-`;
 
 const grpcRoute = (weights: Record<string, number>) => `apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
