@@ -8,6 +8,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
+import { isAlive } from '../runner/helpers.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'scripts', 'local-mesh.mjs');
@@ -136,15 +137,8 @@ export function accepts(port: number): Promise<boolean> {
   });
 }
 
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+/** Alive and not a zombie: the one check every test uses (test/runner/helpers.ts). */
+export const alive = isAlive;
 
 /** Every pid local-mesh says it started in this folder. */
 export function startedPids(dir: string): number[] {

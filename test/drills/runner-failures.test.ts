@@ -9,18 +9,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fence, hasScript, killAll, readPids, startOnPty, startRunner, tempDir, testEnv, waitForFile, waitGone, type RunOutput, type TempDir } from '../runner/helpers.ts';
+import { FIXTURE_SPLIT as SPLIT, fence, hasScript, killAll, readPids, startOnPty, startRunner, tempDir, testEnv, waitForFile, waitGone, type RunOutput, type TempDir } from '../runner/helpers.ts';
 
-const SPLIT = `apiVersion: split.smi-spec.io/v1alpha2
-kind: TrafficSplit
-metadata:
-  name: s # keep me
-spec:
-  service: apex
-  backends:
-    - service: v1
-      weight: 100
-`;
 
 const canDropRoot = process.getuid?.() !== 0 || ['/usr/bin/setpriv', '/bin/setpriv'].some((p) => existsSync(p));
 

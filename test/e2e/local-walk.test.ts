@@ -12,6 +12,7 @@ import path from 'node:path';
 import { checkShares, expectedByVersion } from '../../lib/shares.ts';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import { manifestFiles, readTopology, versionsByService } from '../../lib/topology.ts';
+import { isAlive } from '../runner/helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -34,14 +35,6 @@ function copyProject(): string {
   return dir;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 interface Applied {
   ts: string;
@@ -97,7 +90,7 @@ test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 
 
     const pids = history.filter((h) => h.event === 'started').map((h) => h.pid!);
     assert.equal(pids.length, 8);
-    assert.deepEqual(pids.filter(alive), [], 'every process the run started is gone');
+    assert.deepEqual(pids.filter(isAlive), [], 'every process the run started is gone');
     assert.equal(execFileSync('git', ['status', '--porcelain'], { cwd: dir, encoding: 'utf8' }), '', 'the run leaves the tree as it found it');
   } finally {
     rmSync(dir, { recursive: true, force: true });

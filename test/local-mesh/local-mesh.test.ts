@@ -8,18 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseSummaryLine } from '../../lib/summary.ts';
+import { isAlive } from '../runner/helpers.ts';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', '..', 'scripts', 'local-mesh.mjs');
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 test('up, apply, status, logs, endpoints, delete and down', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'local-mesh-'));
@@ -79,7 +72,7 @@ test('up, apply, status, logs, endpoints, delete and down', { timeout: 120_000 }
   } finally {
     const down = await lm('down');
     assert.match(down.out, /stopped 8 processes/);
-    assert.deepEqual(pids.filter(pidAlive), [], 'every process up started is gone');
+    assert.deepEqual(pids.filter(isAlive), [], 'every process up started is gone');
     assert.equal(existsSync(join(dir, 'state.json')), false);
     const history = readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     assert.deepEqual(history.filter((h) => h.event === 'started').map((h) => h.pid).sort(), [...pids].sort(), 'history names every pid');

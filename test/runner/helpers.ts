@@ -37,6 +37,18 @@ export function tempDir(): TempDir {
   };
 }
 
+/** A small TrafficSplit with a comment, for stage-edit fixtures (the comment must survive). */
+export const FIXTURE_SPLIT = `apiVersion: split.smi-spec.io/v1alpha2
+kind: TrafficSplit
+metadata:
+  name: s # keep me
+spec:
+  service: apex
+  backends:
+    - service: v1
+      weight: 100
+`;
+
 /** A fenced block, so fixtures read like the documents they stand for. */
 export function fence(info: string, body: string): string {
   return `\`\`\`${info}\n${body.replace(/\n$/, '')}\n\`\`\`\n`;

@@ -5,18 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { fence, hasScript, killAll, readPids, startOnPty, startRunner, tempDir, waitForFile, waitGone, type TempDir } from './helpers.ts';
+import { FIXTURE_SPLIT as SPLIT, fence, hasScript, killAll, readPids, startOnPty, startRunner, tempDir, waitForFile, waitGone, type TempDir } from './helpers.ts';
 
-const SPLIT = `apiVersion: split.smi-spec.io/v1alpha2
-kind: TrafficSplit
-metadata:
-  name: s # keep me
-spec:
-  service: apex
-  backends:
-    - service: v1
-      weight: 100
-`;
 
 const shift = fence('yaml {file=split.yaml}', 'spec:\n  backends:\n    - service: v1\n      weight: 50\n    - service: v2\n      weight: 50');
 
