@@ -7,7 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { isSplitManifest } from '../../lib/split.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { adminFetch as admin, running } from './admin-client.ts';
-import { isAlive, readLog, stopGroup } from './processes.ts';
+import { isAlive, readLogFrom, stopGroup } from './processes.ts';
 import { restart } from './restart.ts';
 import { rolloutRestart } from './rollout.ts';
 import { appendHistory, clearState, loadState, logPath, paths, saveState, type AppliedManifest, type Paths } from './state.ts';
@@ -202,15 +202,16 @@ async function logs(p: Paths, name: string, follow: boolean, json: boolean, out:
     out(procs.length > 1 ? `[${proc}] ${text}` : text);
   };
   const offsets = new Map<string, number>();
+  // Read only what was appended since the last look: following a long log stays cheap.
   const drain = () => {
     for (const x of procs) {
-      const text = readLog(logPath(p, x.name));
       const from = offsets.get(x.name) ?? 0;
+      const chunk = readLogFrom(logPath(p, x.name), from);
       // Only whole lines; a half-written one waits for the next read.
-      const end = text.lastIndexOf('\n') + 1;
-      if (end <= from) continue;
-      for (const line of text.slice(from, end).split('\n')) show(x.name, line);
-      offsets.set(x.name, end);
+      const end = chunk.lastIndexOf(0x0a) + 1;
+      if (end === 0) continue;
+      for (const line of chunk.subarray(0, end).toString('utf8').split('\n')) show(x.name, line);
+      offsets.set(x.name, from + end);
     }
   };
   drain();

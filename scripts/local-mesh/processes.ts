@@ -3,7 +3,7 @@
 // recognised later by pid plus command line, so a recycled pid is never signalled.
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Proc {
@@ -96,6 +96,25 @@ export function readLog(file: string): string {
     return readFileSync(file, 'utf8');
   } catch {
     return '';
+  }
+}
+
+/** The bytes of `file` from `offset` on (empty if it is missing or has not grown). */
+export function readLogFrom(file: string, offset: number): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return Buffer.alloc(0);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size <= offset) return Buffer.alloc(0);
+    const buf = Buffer.alloc(size - offset);
+    const n = readSync(fd, buf, 0, buf.length, offset);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
   }
 }
 
