@@ -60,7 +60,8 @@ const LIVE_WINDOW_MS = 10_000;
 const PLAIN_EVERY_MS = 10_000;
 
 export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
-  const s = makeStyle(wantsColor(out, env));
+  const color = wantsColor(out, env);
+  const s = makeStyle(color);
   const e = makeStyle(wantsColor(err, env));
   const tty = out.isTTY === true;
   const PROMPT = `${s.bold('Enter')} run · ${s.bold('s')} skip · ${s.bold('q')} quit `;
@@ -292,7 +293,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       versionsSeen.sort();
       const window = lastWindow([...samples], Date.parse(newest.ts), LIVE_WINDOW_MS);
       if (live) {
-        region = [s.dim(`── traffic, last ${LIVE_WINDOW_MS / 1000} s ──`), ...renderBars(window, versionsSeen, { color: s.bold('x') !== 'x' })];
+        region = [s.dim(`── traffic, last ${LIVE_WINDOW_MS / 1000} s ──`), ...renderBars(window, versionsSeen, { color })];
         if (promptShown) return aboveThePrompt('');
         if (regionDrawn === 0 && !atLineStart) return; // drawn once the current line ends
         eraseRegion();
