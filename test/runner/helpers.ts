@@ -177,7 +177,10 @@ export async function runRunner(
  * open for `type()`; the runner's own pid is not script's, so tests have blocks write $PPID.
  */
 export function startOnPty(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }) {
-  const cmd = [process.execPath, RUNNER, ...args].map(shellQuote).join(' ');
+  // `script` runs the command through $SHELL -c; dash (Debian's sh, and script's choice when
+  // SHELL is unset, as in CI) forks instead of exec'ing, so say exec: the runner is then
+  // script's only child, whatever the shell.
+  const cmd = ['exec', ...[process.execPath, RUNNER, ...args].map(shellQuote)].join(' ');
   const r = startRunner([], {
     ...options,
     stdin: 'pipe',
