@@ -182,3 +182,19 @@ export function readState(dir: string): {
 } {
   return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
 }
+
+/**
+ * Where calls went wrong between two scrapes, for a failing drill's message: non-OK responses
+ * by pod and status, and how late the proxy's event loop ran (a starved machine shows there).
+ */
+export function failureDetail(before: Sample[], after: Sample[]): string {
+  const key = (s: Sample) => `${s.labels.pod || s.labels.backend}:${s.labels.grpc_status}`;
+  const was = new Map(before.filter((s) => s.name === 'mesh_response_total').map((s) => [key(s), s.value]));
+  const failed = after
+    .filter((s) => s.name === 'mesh_response_total' && s.labels.grpc_status !== '0')
+    .map((s) => [key(s), s.value - (was.get(key(s)) ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k}=${n}`);
+  const loopMax = after.find((s) => s.name === 'mesh_event_loop_delay_ms_max')?.value;
+  return `proxy saw ${failed.length ? failed.join(' ') : 'no failed calls'}; its event loop ran up to ${loopMax ?? '?'} ms late (since start)`;
+}
