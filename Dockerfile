@@ -2,8 +2,12 @@
 #   docker build -t grpc-load-balancing/server:1 --target server -f Dockerfile .
 #   docker build -t grpc-load-balancing/client:1 --target client -f Dockerfile .
 
+# Node 24 (LTS until April 2028) in every stage: Node 20 reached its end of life in April 2026
+# and distroless no longer publishes nodejs20. The code itself supports Node 20 and later
+# (package.json engines); the tests run it on the machines' Node 20.
+
 # Compile the TypeScript. Dev dependencies (typescript, @types/node) live only here.
-FROM node:20.20.2-bookworm-slim AS build
+FROM node:24.15.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: nothing we compile needs an install script, and none should run here.
@@ -17,7 +21,7 @@ RUN npx tsc -p tsconfig.build.json
 # too (it runs from source), but the images never run it: dropping them leaves esbuild's
 # native binary and a shell toolkit out of a shell-less image (29 MB -> 14 MB of node_modules).
 # test/deploy checks that nothing the apps import is in this list.
-FROM node:20.20.2-bookworm-slim AS deps
+FROM node:24.15.0-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 ARG RUNNER_ONLY_DEPS="zx marked yaml tsx"
@@ -25,12 +29,12 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm pkg delete $(printf 'dependencies.%s ' $RUNNER_ONLY_DEPS) \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
-# What both images share: no shell, no package manager, Node 20 as uid 65532.
-FROM gcr.io/distroless/nodejs20-debian12:nonroot AS runtime
+# What both images share: no shell, no package manager, Node 24 as uid 65532.
+FROM gcr.io/distroless/nodejs24-debian12:nonroot AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
 # package.json says "type": "module": the compiled ESM loads as such without relying on
-# Node's syntax detection (on by default only since 20.19).
+# Node's syntax detection.
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

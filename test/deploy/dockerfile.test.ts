@@ -63,16 +63,24 @@ function execFormProblems(st: Stage[], target: string): string[] {
   return problems;
 }
 
-/** External bases carry an exact version: node:20.x.y-..., or a distroless Node 20 image. */
+/**
+ * The images' Node: one supported LTS major in every stage (what compiles the code and what
+ * installs its dependencies is what runs them). Node 20, the machines' own, is past its end of
+ * life and distroless stopped publishing it.
+ */
+const IMAGE_NODE_MAJOR = 24;
+
+/** External bases carry an exact version: node:24.x.y-..., or the distroless Node 24 image. */
 function baseProblems(st: Stage[]): string[] {
   const names = new Set(st.map((s) => s.name));
   const problems: string[] = [];
+  const major = IMAGE_NODE_MAJOR;
   for (const s of st) {
     if (names.has(s.from)) continue;
-    if (/^node:/.test(s.from) && !/^node:20\.\d+\.\d+(-[a-z0-9-]+)?(@sha256:[0-9a-f]{64})?$/.test(s.from)) {
-      problems.push(`Dockerfile:${s.line}: ${s.from} is not pinned to an exact Node 20 release`);
-    } else if (!/^node:|^gcr\.io\/distroless\/nodejs20-/.test(s.from)) {
-      problems.push(`Dockerfile:${s.line}: base ${s.from} is neither node:20 nor distroless nodejs20`);
+    if (/^node:/.test(s.from) && !new RegExp(`^node:${major}\\.\\d+\\.\\d+(-[a-z0-9-]+)?(@sha256:[0-9a-f]{64})?$`).test(s.from)) {
+      problems.push(`Dockerfile:${s.line}: ${s.from} is not pinned to an exact Node ${major} release`);
+    } else if (!/^node:/.test(s.from) && !s.from.startsWith(`gcr.io/distroless/nodejs${major}-`)) {
+      problems.push(`Dockerfile:${s.line}: base ${s.from} is neither node:${major} nor distroless nodejs${major}`);
     } else if (/:latest$/.test(s.from) || !/[:@]/.test(s.from)) {
       problems.push(`Dockerfile:${s.line}: base ${s.from} has no tag`);
     }
@@ -149,8 +157,8 @@ describe('Dockerfile', () => {
     assert.match(userProblems(edited('USER ', 'USER root'), 'server').join(), /runs as USER root/);
     assert.match(userProblems(edited('USER ', 'USER 0:0'), 'client').join(), /runs as USER 0:0/);
     assert.match(userProblems(edited('USER ', 'USER nonroot'), 'client').join(), /not numeric/);
-    const rootBase = parseDockerfile(text.replace(/^USER .*$/m, '').replace('gcr.io/distroless/nodejs20-debian12:nonroot', 'node:20.20.2-bookworm-slim'));
-    assert.match(userProblems(rootBase, 'server').join(), /no USER, and base node:20.20.2-bookworm-slim runs as root/);
+    const rootBase = parseDockerfile(text.replace(/^USER .*$/m, '').replace('gcr.io/distroless/nodejs24-debian12:nonroot', 'node:24.15.0-bookworm-slim'));
+    assert.match(userProblems(rootBase, 'server').join(), /no USER, and base node:24.15.0-bookworm-slim runs as root/);
   });
 
   test('ENTRYPOINT is in exec form', () => {
@@ -162,10 +170,17 @@ describe('Dockerfile', () => {
     assert.match(execFormProblems(shellForm, 'server').join(), /shell form/);
   });
 
-  test('base images are pinned Node 20', () => {
+  test(`base images are pinned, Node ${IMAGE_NODE_MAJOR} in every stage`, () => {
     assert.deepEqual(baseProblems(stages), []);
-    assert.match(baseProblems(edited('FROM node:20.20.2-bookworm-slim AS build', 'FROM node:20-bookworm-slim AS build')).join(), /not pinned/);
-    assert.match(baseProblems(edited('FROM gcr.io/distroless', 'FROM gcr.io/distroless/nodejs22-debian12:nonroot AS runtime')).join(), /neither node:20 nor/);
+    assert.match(baseProblems(edited('FROM node:24.15.0-bookworm-slim AS build', 'FROM node:24-bookworm-slim AS build')).join(), /not pinned/);
+    assert.match(baseProblems(edited('FROM node:24.15.0-bookworm-slim AS deps', 'FROM node:20.20.2-bookworm-slim AS deps')).join(), /not pinned to an exact Node 24/);
+    assert.match(baseProblems(edited('FROM gcr.io/distroless', 'FROM gcr.io/distroless/nodejs20-debian12:nonroot AS runtime')).join(), /neither node:24 nor distroless nodejs24/);
+    // The README names the images' Node to readers of the kind track: keep it the one built.
+    const readme = readRepoFile('README.md');
+    for (const s of stages.filter((x) => !stages.some((y) => y.name === x.from))) {
+      const shown = s.from.startsWith('gcr.io/distroless/') ? s.from.split('/')[2]!.split(':')[0]! : s.from.split('@')[0]!;
+      assert.ok(readme.includes(shown), `README.md does not name the base ${shown}`);
+    }
   });
 
   test('every package the apps import is kept in the image; the runner-only ones are not imported', () => {
