@@ -64,13 +64,14 @@ export function oneOfVar<T extends string>(env: Env, name: string, choices: read
   return v as T;
 }
 
-/** A string matching `pattern` (described as `wanted` in the error), or `fallback` when unset. */
-export function stringVar(env: Env, name: string, fallback: string, pattern?: RegExp, wanted?: string): string;
-export function stringVar(env: Env, name: string, fallback?: undefined, pattern?: RegExp, wanted?: string): string | undefined;
-export function stringVar(env: Env, name: string, fallback?: string, pattern?: RegExp, wanted = `text matching ${pattern}`): string | undefined {
+/** A string `pattern` accepts (described as `wanted` in the error), or `fallback` when unset. */
+export function stringVar(env: Env, name: string, fallback: string, pattern?: RegExp | ((v: string) => boolean), wanted?: string): string;
+export function stringVar(env: Env, name: string, fallback?: undefined, pattern?: RegExp | ((v: string) => boolean), wanted?: string): string | undefined;
+export function stringVar(env: Env, name: string, fallback?: string, pattern?: RegExp | ((v: string) => boolean), wanted = `text matching ${pattern}`): string | undefined {
   const v = raw(env, name);
   if (v === undefined) return fallback;
-  if (pattern && !pattern.test(v)) fail(name, wanted, v);
+  const ok = pattern === undefined || (typeof pattern === 'function' ? pattern(v) : pattern.test(v));
+  if (!ok) fail(name, wanted, v);
   return v;
 }
 

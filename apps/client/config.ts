@@ -2,12 +2,13 @@
 import { numberVar, oneOfVar, stringVar, type Env } from '../../lib/config.ts';
 import type { LogFormat } from '../../lib/summary.ts';
 import type { ClientOptions } from './client.ts';
+import { isGrpcTarget } from './target.ts';
 
 export type ClientConfig = Omit<ClientOptions, 'onSummary' | 'onLog'> & { logFormat: LogFormat };
 
 export function readClientConfig(env: Env): ClientConfig {
   const cfg: ClientConfig = {
-    serverAddr: stringVar(env, 'SERVER_ADDR', 'server:50051', /^\S+$/, 'a gRPC target such as server:50051'),
+    serverAddr: stringVar(env, 'SERVER_ADDR', 'server:50051', isGrpcTarget, 'a gRPC target such as server:50051 or dns:///server:50051'),
     rate: numberVar(env, 'RATE', { above: 0 }, 20),
     concurrency: numberVar(env, 'CONCURRENCY', { integer: true, min: 1 }, 100),
     deadlineMs: numberVar(env, 'DEADLINE_MS', { integer: true, above: 0 }, 2000),

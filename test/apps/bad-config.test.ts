@@ -10,6 +10,8 @@ const cases: ['server' | 'client', Record<string, string>, string][] = [
   ['client', { RATE: 'abc' }, 'client: RATE must be a number > 0, got "abc"'],
   ['client', { LOG_FORMAT: 'xml' }, 'client: LOG_FORMAT must be one of text, json, got "xml"'],
   ['client', { CONCURRENCY: '-3' }, 'client: CONCURRENCY must be a whole number >= 1, got "-3"'],
+  // grpc-js would take it and retry for ever; the client refuses it at start-up instead.
+  ['client', { SERVER_ADDR: 'foo:bar:baz' }, 'client: SERVER_ADDR must be a gRPC target such as server:50051 or dns:///server:50051, got "foo:bar:baz"'],
   ['server', { PORT: '70000' }, 'server: PORT must be a whole number from 0 to 65535, got "70000"'],
   ['server', { FAULT_ERROR_RATE: '1.5' }, 'server: FAULT_ERROR_RATE must be a number from 0 to 1, got "1.5"'],
   ['server', { FAULT_ERROR_CODE: 'BROKEN' }, 'server: FAULT_ERROR_CODE must be one of '],

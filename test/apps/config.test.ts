@@ -63,7 +63,7 @@ test('bad values name the variable and the value', () => {
     [() => readClientConfig({ LOG_FORMAT: 'xml' }), 'LOG_FORMAT must be one of text, json, got "xml"'],
     [() => readClientConfig({ CONCURRENCY: '2.5' }), 'CONCURRENCY must be a whole number >= 1, got "2.5"'],
     [() => readClientConfig({ DEADLINE_MS: '-5' }), 'DEADLINE_MS must be a whole number > 0, got "-5"'],
-    [() => readClientConfig({ SERVER_ADDR: 'a b' }), 'SERVER_ADDR must be a gRPC target such as server:50051, got "a b"'],
+    [() => readClientConfig({ SERVER_ADDR: 'a b' }), 'SERVER_ADDR must be a gRPC target such as server:50051 or dns:///server:50051, got "a b"'],
     [() => readServerConfig({ PORT: '70000' }), 'PORT must be a whole number from 0 to 65535, got "70000"'],
     [() => readServerConfig({ PORT: '-1' }), 'PORT must be a whole number from 0 to 65535, got "-1"'],
     [() => readServerConfig({ FAULT_ERROR_RATE: '1.5' }), 'FAULT_ERROR_RATE must be a number from 0 to 1, got "1.5"'],
@@ -86,4 +86,18 @@ test('numberVar: optional variables stay undefined', () => {
   assert.equal(numberVar({}, 'X', { integer: true }), undefined);
   assert.equal(numberVar({ X: ' 7 ' }, 'X', { integer: true }), 7);
   assert.equal(numberVar({ X: '1e3' }, 'X', {}), 1000);
+});
+
+test('SERVER_ADDR: the target forms grpc-js resolves pass, others are refused', () => {
+  const good = [
+    'server:50051', 'server', 'server.link.svc.cluster.local:50051', 'localhost:1', '127.0.0.1:4140', '[::1]:50051', '[::1]',
+    'dns:///server:50051', 'dns://8.8.8.8/server.example:443', 'dns:server:50051', 'ipv4:10.0.0.1:50051,10.0.0.2:50051', 'ipv4:10.0.0.1',
+    'ipv6:[::1]:50051,::2', 'unix:/tmp/grpc.sock', 'unix:///tmp/grpc.sock',
+  ];
+  for (const t of good) assert.equal(readClientConfig({ SERVER_ADDR: t }).serverAddr, t, t);
+  const bad = [
+    'foo:bar:baz', 'server:0', 'server:65536', 'server:', ':50051', 'http://server:50051', 'ser ver:1', '-server:1', 'server..x:1',
+    '[::1:50051', '[nope]:1', '::1:50051', 'dns:///', 'dns:///a:b:c', 'ipv4:10.0.0.1:50051,server:1', 'ipv4:999.0.0.1:1', 'ipv6:[::1]:x', 'unix:',
+  ];
+  for (const t of bad) assert.match(errorOf(() => readClientConfig({ SERVER_ADDR: t })), /^SERVER_ADDR must be a gRPC target/, t);
 });
