@@ -64,7 +64,7 @@ Options:
   --report FILE          write an HTML report of the run (traffic over time, verdicts)
   -h, --help             this text
 
-At a prompt: Enter runs the section, s skips it, q quits.
+At a prompt: Enter runs the section, s skips it (always blocks included), q quits.
 Ctrl-C stops the current block and every background block, runs the always blocks,
 puts edited files back and exits 130 (press it again to cut the always blocks short).
 

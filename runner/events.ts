@@ -28,7 +28,8 @@ export interface Failure {
 export type RunEvent =
   | { type: 'run-start'; file: string; target: Target; sections: number }
   | { type: 'section-start'; section: Section }
-  | { type: 'section-skipped'; section: Section; reason: 'user' }
+  /** `alwaysBlocks`: how many always=true blocks the skip leaves unrun (cleanup the reader skipped). */
+  | { type: 'section-skipped'; section: Section; reason: 'user'; alwaysBlocks: number }
   | { type: 'section-end'; section: Section; status: 'done' | 'failed' | 'interrupted' }
   | { type: 'block-start'; section: Section; block: Block; always: boolean }
   | { type: 'block-output'; block: Block; stream: 'stdout' | 'stderr'; chunk: Buffer }

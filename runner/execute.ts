@@ -98,7 +98,8 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
         }
         if (choice === 'skip') {
           skippedSections.add(section);
-          bus.emit({ type: 'section-skipped', section, reason: 'user' });
+          const alwaysBlocks = planned.steps.filter((x) => x.action === 'run' && x.block.attrs.always).length;
+          bus.emit({ type: 'section-skipped', section, reason: 'user', alwaysBlocks });
           continue;
         }
       }

@@ -1,6 +1,7 @@
 // The one place that writes to the terminal: run events, --list, --dry-run, prompts and
 // errors. Colour only on a TTY and never when NO_COLOR is set (https://no-color.org).
 
+import type { Target } from './attributes.ts';
 import type { Block, Section } from './document.ts';
 import type { Failure, RunEvent } from './events.ts';
 import type { JsonSection, Plan, Step } from './plan.ts';
@@ -69,6 +70,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
   // Whether the last foreground output ended a line, so background lines start on their own.
   let atLineStart = true;
   let fileName = '';
+  let target: Target = 'local';
   // The live traffic view: lines kept at the bottom of a TTY, redrawn below whatever else is
   // written. Elsewhere (pipes, CI) it is a plain line now and then.
   const live = tty && !env.CI;
@@ -132,6 +134,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       switch (ev.type) {
         case 'run-start':
           fileName = ev.file;
+          target = ev.target;
           break;
         case 'section-start': {
           const { section } = ev;
@@ -141,6 +144,12 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
         }
         case 'section-skipped':
           line(s.yellow(`↷ skipped section ${ev.section.number}. ${ev.section.title}`));
+          // Skipping is a choice (say, to keep the demo running), but its cleanup should not be
+          // forgotten: say what did not run and how to run it later.
+          if (ev.alwaysBlocks > 0) {
+            const later = ['node runner.mjs', fileName, ...(target === 'local' ? [] : ['--target', target]), '--only', ev.section.id].join(' ');
+            line(s.dim(`  its ${ev.alwaysBlocks === 1 ? 'always block' : `${ev.alwaysBlocks} always blocks`} did not run; later: ${later}`));
+          }
           break;
         case 'block-start':
           line(s.dim(`${where(ev.block)}${ev.always ? ' (always)' : ''}${ev.block.kind === 'background' ? ` (background: ${ev.block.name})` : ''}`));

@@ -154,4 +154,29 @@ describe('interrupts', () => {
       c.kill();
     }
   });
+
+  it('s at a cleanup section: its always block does not run, and the runner says how to run it later', { skip: !hasScript() && 'needs util-linux script' }, async () => {
+    t.write('clean.md', ['# Demo', fence('sh', 'echo "demo=$((1))"'), '# Clean up', fence('sh {always=true}', `echo "down=$((2))" > ${path.join(t.dir, 'down')}`)].join('\n'));
+    const r = startOnPty(['clean.md'], { cwd: t.dir, timeoutMs: 30_000 });
+    try {
+      await r.waitFor(/1\. Demo[\s\S]*Enter run/);
+      r.type('\r');
+      await r.waitFor(/demo=1[\s\S]*2\. Clean up[\s\S]*Enter run/);
+      r.type('s');
+      const out = await r.done;
+      assert.equal(out.code, 0, out.stdout);
+      assert.ok(!existsSync(path.join(t.dir, 'down')), 'a skipped section stays skipped, always blocks included');
+      assert.match(out.stdout, /skipped section 2\. Clean up[\s\S]*its always block did not run; later: node runner\.mjs clean\.md --only clean-up/);
+    } finally {
+      r.kill();
+    }
+    // The hint's command does the cleanup.
+    const later = startRunner(['clean.md', '--only', 'clean-up', '--yes'], { cwd: t.dir, timeoutMs: 30_000 });
+    try {
+      assert.equal((await later.done).code, 0);
+      assert.equal(t.read('down').trim(), 'down=2');
+    } finally {
+      later.kill();
+    }
+  });
 });
