@@ -3,6 +3,7 @@
 
 import type { Target } from './attributes.ts';
 import type { Block, Section } from './document.ts';
+import { bashQuote } from './shell.ts';
 import type { Failure, RunEvent } from './events.ts';
 import type { JsonSection, Plan, Step } from './plan.ts';
 import { splitLabel } from '../lib/split.ts';
@@ -147,7 +148,8 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           // Skipping is a choice (say, to keep the demo running), but its cleanup should not be
           // forgotten: say what did not run and how to run it later.
           if (ev.alwaysBlocks > 0) {
-            const later = ['node runner.mjs', fileName, ...(target === 'local' ? [] : ['--target', target]), '--only', ev.section.id].join(' ');
+            const file = /^[\w./@%+=:,-]+$/.test(fileName) ? fileName : bashQuote(fileName);
+            const later = ['node runner.mjs', file, ...(target === 'local' ? [] : ['--target', target]), '--only', ev.section.id].join(' ');
             line(s.dim(`  its ${ev.alwaysBlocks === 1 ? 'always block' : `${ev.alwaysBlocks} always blocks`} did not run; later: ${later}`));
           }
           break;
