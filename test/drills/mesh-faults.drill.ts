@@ -10,6 +10,8 @@
 //      calls, the last split still in force; then a crashed proxy (SIGKILL) restarted:
 //      failures bounded by the calls started while no proxy listened.
 // Failed calls are what the client counted (its summary lines); the proxy's metrics say where.
+// Named *.drill.ts so `npm test` runs it last and alone (`npm run drills`): it counts failed
+// calls at a fixed rate, and other tests sharing the cores would make that a measure of them.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -178,8 +178,8 @@ export async function runRunner(
  */
 export function startOnPty(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }) {
   // `script` runs the command through $SHELL -c; dash (Debian's sh, and script's choice when
-  // SHELL is unset, as in CI) forks instead of exec'ing, so say exec: the runner is then
-  // script's only child, whatever the shell.
+  // SHELL is unset, which is how CI failed here) forks instead of exec'ing, so say exec: the
+  // runner is then script's only child, whatever the shell.
   const cmd = ['exec', ...[process.execPath, RUNNER, ...args].map(shellQuote)].join(' ');
   const r = startRunner([], {
     ...options,
