@@ -138,6 +138,11 @@ function trimNumber(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(1);
 }
 
+/** A split as one line for logs, e.g. "greeter -> greeter-v1 95, greeter-v2 5" (raw weights). */
+export function describeSplit(s: Pick<Split, 'apex' | 'backends'>): string {
+  return `${s.apex} -> ${s.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`;
+}
+
 /** Pick a backend by weight; `r` is uniform in [0, 1). Kept pure so it can be tested. */
 export function pickBackend(split: Pick<Split, 'backends'>, r: number): string {
   const total = split.backends.reduce((n, b) => n + b.weight, 0);

@@ -5,7 +5,7 @@
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { Split } from '../../lib/split.ts';
+import { describeSplit, type Split } from '../../lib/split.ts';
 import { startAdmin, type AdminHandlers } from './admin.ts';
 import { DEFAULT_EWMA, observe, pickP2C, type Estimate, type EwmaOptions } from './balancer.ts';
 import { attempt as startAttempt, callFinished, failCall, GRPC, refuseCall, respondGrpcError, startCall, type AttemptSink, type Call } from './forwarder.ts';
@@ -110,8 +110,6 @@ function loopDelayText(h: IntervalHistogram): string {
     '',
   ].join('\n');
 }
-
-const describe = (s: Split) => `${s.apex} -> ${s.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`;
 
 export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -241,7 +239,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     apply(yamlText) {
       const next = applyManifests(table, yamlText);
       table = next.table;
-      for (const s of next.applied) log(`split applied: ${describe(s)}`);
+      for (const s of next.applied) log(`split applied: ${describeSplit(s)}`);
       return next.applied;
     },
     delete(yamlText) {
