@@ -8,12 +8,14 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
+import { until } from '../mesh/helpers.ts';
 import { isAlive } from '../runner/helpers.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'scripts', 'local-mesh.mjs');
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// One poll loop for the mesh tests and the drills (drills pass their own timeouts).
+export { sleep, until } from '../mesh/helpers.ts';
 
 export interface CliResult {
   code: number;
@@ -28,15 +30,6 @@ export function localMesh(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Cl
       resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: stdout, err: stderr });
     });
   });
-}
-
-export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000, everyMs = 10): Promise<number> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-  return performance.now();
 }
 
 export interface Totals {

@@ -115,7 +115,7 @@ describe('fault drills at 500 calls/s on the local mesh', { timeout: 180_000 }, 
     const placed0 = sum(m0, 'mesh_request_total', isVictim);
     process.kill(victim.pid, 'SIGKILL');
     const tKill = performance.now();
-    await until('the proxy to take the replica out', async () => (await meshConfig(adminPort())).services['server-v1']!.find((e) => e.pod === victim.name)?.state !== 'ready');
+    await until('the proxy to take the replica out', async () => (await meshConfig(adminPort())).services['server-v1']!.find((e) => e.pod === victim.name)?.state !== 'ready', 15_000, 10);
     const tOut = performance.now();
     const m1 = await metrics(adminPort());
     const placed1 = sum(m1, 'mesh_request_total', isVictim);

@@ -85,12 +85,14 @@ export function countBy<T>(items: T[], key: (t: T) => string): Record<string, nu
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+/** Poll `cond` until it holds; resolves with performance.now() then, so drills can time a recovery. */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 20): Promise<number> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
   }
+  return performance.now();
 }
 
 /** A demo server in its own process (so it can be SIGKILLed), on `port` (0 = free). */
