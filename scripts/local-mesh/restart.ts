@@ -9,7 +9,7 @@
 import { adminFetch, running } from './admin-client.ts';
 import { READY_MS, rotateLog, startMeshProcess } from './pods.ts';
 import { isAlive, startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
-import { appendHistory, ROOT, saveState, type Paths, type State } from './state.ts';
+import { appendHistory, recordStarted, recordStopped, ROOT, type Paths, type State } from './state.ts';
 
 /** The proxy drains for up to 5 s on SIGTERM (apps/mesh/main.ts). */
 const MESH_DRAIN_MS = 5000;
@@ -32,9 +32,7 @@ async function restartInPlace(p: Paths, s: State, old: Proc, out: (line: string)
   const env = { ...old.env, ...(old.deployment && old.port ? { PORT: String(old.port) } : {}) };
   const proc = startDetached({ name: old.name, args: old.args!, env, log: rotateLog(p, old.name), cwd: ROOT });
   Object.assign(proc, { deployment: old.deployment, labels: old.labels, port: old.port });
-  s.processes = s.processes.map((x) => (x === old ? proc : x));
-  saveState(p, s);
-  appendHistory(p, { event: 'started', name: proc.name, pid: proc.pid });
+  recordStarted(p, s, proc, old);
   if (old.deployment) await waitForLog(proc, /listening on (\S+):(\d+)/, READY_MS);
   else if (old.name === 'client') await waitForLog(proc, /"byVersion"/, READY_MS);
   out(`${old.name} restarted: pid ${proc.pid}${proc.port ? `, 127.0.0.1:${proc.port}` : ''}${wasAlive ? '' : ' (it had stopped)'}`);
@@ -48,20 +46,13 @@ async function restartMesh(p: Paths, s: State, old: Proc, out: (line: string) =>
     process.kill(old.pid, 'SIGUSR2');
     await waitForLog(old, /stopped listening/, 5000);
   }
-  const record = (x: Proc) => {
-    s.processes.push(x);
-    saveState(p, s);
-    appendHistory(p, { event: 'started', name: x.name, pid: x.pid });
-  };
   const retire = async () => {
     if (wasAlive) await stopGroup(old, MESH_DRAIN_MS + 2000);
-    appendHistory(p, { event: 'stopped', name: old.name, pid: old.pid });
-    s.processes = s.processes.filter((x) => x !== old);
-    saveState(p, s);
+    recordStopped(p, s, old);
   };
   let next: Proc;
   try {
-    ({ proc: next } = await startMeshProcess(p, s, { port: s.mesh.port, adminPort: s.mesh.adminPort }, record, rotateLog));
+    ({ proc: next } = await startMeshProcess(p, s, { port: s.mesh.port, adminPort: s.mesh.adminPort }, (x) => recordStarted(p, s, x), rotateLog));
   } catch (e) {
     // The old proxy no longer listens: keeping it would only hide the failure.
     await retire();

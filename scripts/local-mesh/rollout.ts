@@ -8,7 +8,7 @@ import { podEnv } from '../../lib/topology.ts';
 import { adminFetch, running } from './admin-client.ts';
 import { podName, servicesFor, startPod } from './pods.ts';
 import { stopGroup, type Proc } from './processes.ts';
-import { appendHistory, saveState, type Paths, type State } from './state.ts';
+import { recordStarted, recordStopped, saveState, type Paths, type State } from './state.ts';
 
 const ENDPOINT_READY_MS = 10_000;
 
@@ -21,14 +21,9 @@ export async function rolloutRestart(p: Paths, target: string, out: (line: strin
   const old = s.processes.filter((x) => x.deployment === name);
   for (const pod of old) {
     const fresh = podName(name);
-    const record = (x: Proc) => {
-      s.processes.push(x);
-      saveState(p, s);
-      appendHistory(p, { event: 'started', name: x.name, pid: x.pid });
-    };
     let next: Proc | undefined;
     try {
-      next = await startPod(p, { name: fresh, deployment: name, labels: dep.workload.labels, env: { ...podEnv(dep.workload, fresh), ...dep.env } }, record);
+      next = await startPod(p, { name: fresh, deployment: name, labels: dep.workload.labels, env: { ...podEnv(dep.workload, fresh), ...dep.env } }, (x) => recordStarted(p, s, x));
       // In the table beside the old one, and dialled, before the old one goes.
       await setEndpoints(p, s, s.processes);
       await untilReady(s, `127.0.0.1:${next.port}`);
@@ -45,9 +40,7 @@ export async function rolloutRestart(p: Paths, target: string, out: (line: strin
     // Out of the table first (calls in flight on it finish), then SIGTERM: the server drains.
     await setEndpoints(p, s, s.processes.filter((x) => x !== pod));
     const how = await stopGroup(pod, graceOf(pod) + 2000);
-    appendHistory(p, { event: 'stopped', name: pod.name, pid: pod.pid });
-    s.processes = s.processes.filter((x) => x !== pod);
-    saveState(p, s);
+    recordStopped(p, s, pod);
     out(`${pod.name} (127.0.0.1:${pod.port}) ${how}, replaced by ${next.name} (127.0.0.1:${next.port})`);
   }
   out(`deployment.apps/${name} restarted`);

@@ -67,6 +67,24 @@ export function saveState(p: Paths, s: State): void {
   renameSync(tmp, p.state);
 }
 
+/**
+ * A process just started: into the state (in the place of `replaces`, if given, so `status`
+ * keeps its order), saved at once so `down` finds it even if what follows fails, and into the history.
+ */
+export function recordStarted(p: Paths, s: State, x: Proc, replaces?: Proc): void {
+  if (replaces) s.processes = s.processes.map((y) => (y === replaces ? x : y));
+  else s.processes.push(x);
+  saveState(p, s);
+  appendHistory(p, { event: 'started', name: x.name, pid: x.pid });
+}
+
+/** A process already stopped: into the history, out of the state. */
+export function recordStopped(p: Paths, s: State, x: Proc): void {
+  appendHistory(p, { event: 'stopped', name: x.name, pid: x.pid });
+  s.processes = s.processes.filter((y) => y !== x);
+  saveState(p, s);
+}
+
 export function clearState(p: Paths): void {
   rmSync(p.state, { force: true });
 }

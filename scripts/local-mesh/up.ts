@@ -6,7 +6,7 @@
 import { manifestFiles, podEnv, readTopology, TopologyError } from '../../lib/topology.ts';
 import { envOverrides, freshLog, podName, programFor, PROGRAMS, READY_MS, servicesFor, startMeshProcess, startPod, tsxArgs } from './pods.ts';
 import { isAlive, startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
-import { appendHistory, ensureDir, loadState, ROOT, saveState, type Paths, type State } from './state.ts';
+import { ensureDir, loadState, recordStarted, ROOT, saveState, type Paths, type State } from './state.ts';
 
 export async function up(p: Paths, out: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<State> {
   const existing = loadState(p);
@@ -38,11 +38,7 @@ export async function up(p: Paths, out: (line: string) => void, env: NodeJS.Proc
     selectors: Object.fromEntries(topo.services.map((s) => [s.name, s.selector])),
     deployments: Object.fromEntries(servers.map((w) => [w.name, { workload: w, env: serverEnv }])),
   };
-  const record = (x: Proc) => {
-    state.processes.push(x);
-    saveState(p, state);
-    appendHistory(p, { event: 'started', name: x.name, pid: x.pid });
-  };
+  const record = (x: Proc) => recordStarted(p, state, x);
   try {
     // Servers, all replicas at once.
     const pods: Array<Promise<Proc>> = [];
