@@ -3,6 +3,7 @@
 // routes against exactly one table and calls in flight never see a half-made change.
 
 import { LineCounter, parseAllDocuments } from 'yaml';
+import { ConfigError } from '../../lib/config.ts';
 import { isSplitManifest, pickBackend, splitFromManifest, SplitError, type Split } from '../../lib/split.ts';
 
 export interface Endpoint {
@@ -18,10 +19,9 @@ export interface RoutingTable {
   readonly splits: ReadonlyMap<string, Split>;
 }
 
-/** Refused input; the message is one line fit to show a user. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+// Refused input; the message is one line fit to show a user. The programs' one ConfigError, so
+// an `instanceof` check holds whichever module threw it.
+export { ConfigError };
 
 export function emptyTable(): RoutingTable {
   return { services: new Map(), splits: new Map() };
