@@ -5,7 +5,7 @@
 // figures that swing with machine load are medians of repeats, interleaved where two paths
 // are compared. Nothing here listens beyond 127.0.0.1, and everything it starts is stopped.
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -10,7 +10,7 @@ import { adminFetch as admin, running } from './admin-client.ts';
 import { isAlive, readLogFrom, stopGroup } from './processes.ts';
 import { restart } from './restart.ts';
 import { rolloutRestart } from './rollout.ts';
-import { appendHistory, clearState, loadState, logPath, paths, saveState, type AppliedManifest, type Paths } from './state.ts';
+import { appendHistory, clearState, loadState, logPath, paths, saveState, type AppliedManifest, type Paths, type State } from './state.ts';
 import { up } from './up.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -113,21 +113,20 @@ async function applyOrDelete(p: Paths, verb: 'apply' | 'delete', file: string, o
   } catch (e) {
     throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
   }
-  const res = await admin(running(p), `/${verb}`, { method: 'POST', body: text, headers: { 'content-type': 'application/yaml' } });
+  const s = running(p);
+  const res = await admin(s, `/${verb}`, { method: 'POST', body: text, headers: { 'content-type': 'application/yaml' } });
   const body = (await res.json().catch(() => ({}))) as { error?: string; applied?: AppliedSplit[]; deleted?: AppliedSplit[] };
   if (!res.ok) throw new Error(`${file}: ${body.error ?? `mesh answered ${res.status}`}`);
   for (const a of body.applied ?? []) appendHistory(p, { event: 'applied', apex: a.apex, backends: a.backends });
   for (const a of body.deleted ?? []) appendHistory(p, { event: 'deleted', apex: a.apex });
-  remember(p, text, body.applied ?? [], body.deleted ?? []);
+  remember(p, s, text, body.applied ?? [], body.deleted ?? []);
   for (const a of body.applied ?? []) out(`${a.kind ?? 'split'}/${a.name ?? a.apex} configured: ${a.apex} -> ${a.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`);
   for (const a of body.deleted ?? []) out(`${a.kind ?? 'split'}/${a.name ?? a.apex} deleted: ${a.apex} goes to its own endpoints again`);
   return 0;
 }
 
 /** Keep the document behind each split in force, so a restarted proxy can start with it. */
-function remember(p: Paths, text: string, applied: AppliedSplit[], deleted: AppliedSplit[]): void {
-  const s = loadState(p);
-  if (!s) return;
+function remember(p: Paths, s: State, text: string, applied: AppliedSplit[], deleted: AppliedSplit[]): void {
   const docs = parseAllDocuments(text, { logLevel: 'error' });
   const list = Array.isArray(docs) ? docs : [];
   s.applied ??= {};
@@ -177,7 +176,7 @@ async function status(p: Paths, json: boolean, out: Out): Promise<number> {
 }
 
 /** Sum the proxy's response counters by backend and gRPC status. */
-export function backendCounts(metrics: string): Record<string, Record<string, number>> {
+function backendCounts(metrics: string): Record<string, Record<string, number>> {
   const res: Record<string, Record<string, number>> = {};
   for (const line of metrics.split('\n')) {
     const m = /^mesh_response_total\{([^}]*)\}\s+(\d+)/.exec(line);
@@ -238,10 +237,9 @@ async function down(p: Paths, out: Out): Promise<number> {
   }
   // Client first, so its last summary is written while the proxy and servers still answer.
   const order = [...s.processes].sort((a, b) => rank(a.name) - rank(b.name));
-  const results = [];
-  for (const x of order) results.push(`${x.name} ${await stopGroup(x)}`);
+  for (const x of order) await stopGroup(x);
   clearState(p);
-  out(`stopped ${results.length} processes`);
+  out(`stopped ${order.length} processes`);
   return 0;
 }
 

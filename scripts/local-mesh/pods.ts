@@ -66,7 +66,7 @@ export function envOverrides(env: NodeJS.ProcessEnv, variable: string): Record<s
   return out;
 }
 
-export interface PodSpec {
+interface PodSpec {
   name: string;
   deployment: string;
   labels: Record<string, string>;

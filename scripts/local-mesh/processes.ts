@@ -91,7 +91,7 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-export function readLog(file: string): string {
+function readLog(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch {

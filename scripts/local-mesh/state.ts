@@ -95,7 +95,6 @@ export function logPath(p: Paths, name: string): string {
 
 export function ensureDir(p: Paths): void {
   mkdirSync(p.dir, { recursive: true });
-  mkdirSync(dirname(p.state), { recursive: true });
 }
 
 /**
@@ -103,7 +102,7 @@ export function ensureDir(p: Paths): void {
  * a line. `down` keeps it, so a test or a curious reader can check afterwards that every
  * process is gone and when each split took effect.
  */
-export interface HistoryEntry {
+interface HistoryEntry {
   ts: string;
   event: 'started' | 'stopped' | 'applied' | 'deleted';
   name?: string;
@@ -112,7 +111,7 @@ export interface HistoryEntry {
   backends?: Array<{ service: string; weight: number }>;
 }
 
-export function historyPath(p: Paths): string {
+function historyPath(p: Paths): string {
   return join(p.dir, 'history.jsonl');
 }
 

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { checkShares, expectedByVersion } from '../../lib/shares.ts';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import { manifestFiles, readTopology, versionsByService } from '../../lib/topology.ts';
+import { paths, readHistory } from '../../scripts/local-mesh/state.ts';
 import { isAlive } from '../runner/helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -36,13 +37,6 @@ function copyProject(): string {
 }
 
 
-interface Applied {
-  ts: string;
-  event: string;
-  pid?: number;
-  backends?: Array<{ service: string; weight: number }>;
-}
-
 test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 }, async () => {
   const dir = copyProject();
   try {
@@ -58,7 +52,7 @@ test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 
     assert.equal(code, 0, out.slice(-4000));
 
     const state = path.join(dir, '.local-mesh');
-    const history = readFileSync(path.join(state, 'history.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Applied);
+    const history = readHistory(paths({ LOCAL_MESH_DIR: state }));
     const summaries = readFileSync(path.join(state, 'client.log'), 'utf8').split('\n').map(parseSummaryLine).filter((s): s is Summary => !!s);
     const versionsOf = versionsByService(readTopology([...manifestFiles(path.join(dir, 'deploy/linkerd')), ...manifestFiles(path.join(dir, 'deploy/gamma'))]));
 

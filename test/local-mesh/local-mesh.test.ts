@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseSummaryLine } from '../../lib/summary.ts';
+import { paths, readHistory } from '../../scripts/local-mesh/state.ts';
 import { isAlive } from '../runner/helpers.ts';
 
 const run = promisify(execFile);
@@ -74,7 +75,7 @@ test('up, apply, status, logs, endpoints, delete and down', { timeout: 120_000 }
     assert.match(down.out, /stopped 8 processes/);
     assert.deepEqual(pids.filter(isAlive), [], 'every process up started is gone');
     assert.equal(existsSync(join(dir, 'state.json')), false);
-    const history = readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const history = readHistory(paths({ LOCAL_MESH_DIR: dir }));
     assert.deepEqual(history.filter((h) => h.event === 'started').map((h) => h.pid).sort(), [...pids].sort(), 'history names every pid');
     assert.deepEqual(history.filter((h) => h.event !== 'started').map((h) => h.event), ['applied', 'deleted']);
     rmSync(dir, { recursive: true, force: true });
