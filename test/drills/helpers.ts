@@ -4,18 +4,18 @@
 
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
-import { until } from '../mesh/helpers.ts';
+import { until, type Sample } from '../mesh/helpers.ts';
 import { isAlive } from '../runner/helpers.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'scripts', 'local-mesh.mjs');
 
-// One poll loop for the mesh tests and the drills (drills pass their own timeouts).
-export { sleep, until } from '../mesh/helpers.ts';
+// One poll loop and one set of admin-endpoint readers for the mesh tests and the drills
+// (drills pass their own timeouts).
+export { accepts, meshConfig, metrics, parseMetrics, sleep, sum, until, type MeshConfig, type Sample } from '../mesh/helpers.ts';
 
 export interface CliResult {
   code: number;
@@ -81,53 +81,6 @@ export function between(a: Totals, b: Totals): { calls: number; ok: number; fail
   const byPod: Record<string, number> = {};
   for (const s of b.summaries.slice(a.summaries.length)) for (const [pod, n] of Object.entries(s.byPod)) byPod[pod] = (byPod[pod] ?? 0) + n;
   return { calls: b.total - a.total, ok: b.ok - a.ok, failed: b.failed - a.failed, errors, skipped: b.skipped - a.skipped, byPod };
-}
-
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-export function parseMetrics(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^(\w+)(?:\{([^}]*)\})?\s+(\S+)$/.exec(line);
-    if (!m) continue;
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
-export function sum(samples: Sample[], name: string, where: (l: Record<string, string>) => boolean = () => true): number {
-  return samples.filter((s) => s.name === name && where(s.labels)).reduce((n, s) => n + s.value, 0);
-}
-
-export async function metrics(adminPort: number): Promise<Sample[]> {
-  return parseMetrics(await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text());
-}
-
-export interface MeshConfig {
-  listen: string;
-  services: Record<string, Array<{ address: string; pod: string; state: string; inflight: number }>>;
-  splits: Array<{ apex: string; name?: string; kind?: string; backends: Array<{ service: string; weight: number }> }>;
-}
-
-export async function meshConfig(adminPort: number): Promise<MeshConfig> {
-  return (await (await fetch(`http://127.0.0.1:${adminPort}/config`)).json()) as MeshConfig;
-}
-
-/** True once something accepts TCP connections on the port. */
-export function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 /** Alive and not a zombie: the one check every test uses (test/runner/helpers.ts). */

@@ -9,7 +9,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
-import { greeter, replicas, ROOT, sayHello, type Replica } from './helpers.ts';
+import { accepts, greeter, meshConfig, replicas, ROOT, sayHello, type Replica } from './helpers.ts';
 
 const SPLIT = `apiVersion: v1
 kind: Service
@@ -23,17 +23,6 @@ spec:
   service: server
   backends: [{service: server-v1, weight: 100}, {service: server-v2, weight: 0}]
 `;
-
-function connects(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 describe('admin endpoint', () => {
   let all: Replica[];
@@ -51,25 +40,25 @@ describe('admin endpoint', () => {
   });
 
   it('listens on 127.0.0.1 only (as does the proxy)', async (t) => {
-    assert.ok(await connects('127.0.0.1', mesh.adminPort));
+    assert.ok(await accepts(mesh.adminPort));
     const others = Object.values(networkInterfaces())
       .flat()
       .filter((a) => a && a.family === 'IPv4' && !a.internal)
       .map((a) => a!.address);
     if (others.length === 0) t.diagnostic('no non-loopback IPv4 address to try');
     for (const ip of others) {
-      assert.equal(await connects(ip, mesh.adminPort), false, `admin answers on ${ip}`);
-      assert.equal(await connects(ip, mesh.port), false, `proxy answers on ${ip}`);
+      assert.equal(await accepts(mesh.adminPort, ip), false, `admin answers on ${ip}`);
+      assert.equal(await accepts(mesh.port, ip), false, `proxy answers on ${ip}`);
     }
-    assert.equal(await connects('::1', mesh.adminPort), false, 'admin answers on ::1');
+    assert.equal(await accepts(mesh.adminPort, '::1'), false, 'admin answers on ::1');
   });
 
   it('GET /ready, /config', async () => {
     const ready = await fetch(url('/ready'));
     assert.equal(ready.status, 200);
-    const cfg = (await (await fetch(url('/config'))).json()) as any;
+    const cfg = await meshConfig(mesh.adminPort);
     assert.equal(cfg.listen, `127.0.0.1:${mesh.port}`);
-    assert.deepEqual(cfg.services['server-v1'].map((e: any) => [e.pod, e.state]), [['server-v1-0', 'ready']]);
+    assert.deepEqual(cfg.services['server-v1']!.map((e) => [e.pod, e.state]), [['server-v1-0', 'ready']]);
     assert.deepEqual(cfg.splits, [
       { apex: 'server', name: 'server-split', kind: 'TrafficSplit', backends: [{ service: 'server-v1', weight: 100 }, { service: 'server-v2', weight: 0 }] },
     ]);
@@ -95,7 +84,7 @@ describe('admin endpoint', () => {
     let res = await fetch(url('/delete'), { method: 'POST', body: SPLIT });
     assert.equal(res.status, 200);
     assert.deepEqual(((await res.json()) as any).deleted.map((s: any) => s.apex), ['server']);
-    assert.deepEqual(((await (await fetch(url('/config'))).json()) as any).splits, []);
+    assert.deepEqual((await meshConfig(mesh.adminPort)).splits, []);
     res = await fetch(url('/delete'), { method: 'POST', body: SPLIT });
     assert.equal(res.status, 400);
     assert.equal((await fetch(url('/apply'), { method: 'POST', body: SPLIT })).status, 200);
@@ -184,8 +173,8 @@ describe('command line', () => {
       } finally {
         c.close();
       }
-      const cfg = (await (await fetch(`http://127.0.0.1:${m[2]}/config`)).json()) as any;
-      assert.equal(cfg.splits[0].name, 'server-split');
+      const cfg = await meshConfig(Number(m[2]));
+      assert.equal(cfg.splits[0]!.name, 'server-split');
     } finally {
       p.child.kill('SIGTERM');
     }

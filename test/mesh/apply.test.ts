@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
-import { countBy, greeter, load, replicas, sayHello, sleep, until, trafficSplit, type GreeterClient, type Replica } from './helpers.ts';
+import { countBy, greeter, load, meshConfig, replicas, sayHello, sleep, until, trafficSplit, type GreeterClient, type Replica } from './helpers.ts';
 
 const split = (v1: number | string, v2: number | string) => trafficSplit({ v1, v2 });
 
@@ -67,7 +67,7 @@ describe('apply', () => {
       assert.match(r.json.error, re);
       assert.doesNotMatch(r.json.error, /\n/);
     }
-    const cfg = (await (await fetch(`http://127.0.0.1:${mesh.adminPort}/config`)).json()) as { splits: Array<{ backends: unknown }> };
+    const cfg = await meshConfig(mesh.adminPort);
     assert.deepEqual(cfg.splits[0]?.backends, [{ service: 'server-v1', weight: 100 }, { service: 'server-v2', weight: 0 }]);
     const res = await load(200, 8, () => sayHello(c));
     assert.deepEqual(countBy(res, (r) => (r.ok ? r.value.version : 'failed')), { v1: 200 });
@@ -78,10 +78,7 @@ describe('apply', () => {
     const g = greeter(`127.0.0.1:${mesh.port}`, 'slow:50051');
     try {
       const inflight = Array.from({ length: 8 }, () => sayHello(g));
-      await until('8 calls in flight on the slow v1 replica', async () => {
-        const cfg = (await (await fetch(`http://127.0.0.1:${mesh.adminPort}/config`)).json()) as { services: Record<string, Array<{ inflight: number }>> };
-        return cfg.services['slow-v1']![0]!.inflight === 8;
-      });
+      await until('8 calls in flight on the slow v1 replica', async () => (await meshConfig(mesh.adminPort)).services['slow-v1']![0]!.inflight === 8);
       mesh.apply(split(0, 100).replace('service: server\n', 'service: slow\n').replace(/server-v/g, 'slow-v'));
       const fresh = await load(50, 4, () => sayHello(g));
       assert.deepEqual(countBy(fresh, (r) => (r.ok ? r.value.version : 'failed')), { v2: 50 }, 'new calls after the apply');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
-import { countBy, greeter, load, replicas, sayHello, type Replica } from './helpers.ts';
+import { countBy, greeter, load, metrics, replicas, sayHello, sum, type Replica } from './helpers.ts';
 
 describe('per-request balancing', () => {
   let v1: Replica[];
@@ -29,10 +29,7 @@ describe('per-request balancing', () => {
     await Promise.all([...(v1 ?? []), ...(slow ?? [])].map((r) => r.server.shutdown(100)));
   });
 
-  const metric = async (name: string) => {
-    const text = await (await fetch(`http://127.0.0.1:${mesh.adminPort}/metrics`)).text();
-    return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
-  };
+  const metric = async (name: string) => sum(await metrics(mesh.adminPort), name);
 
   it('spreads one connection\'s calls over every replica', async () => {
     const conns = await metric('mesh_downstream_connections_total');

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
-import { childServer, countBy, greeter, replicas, sayHello, until, type ChildServer, type GreeterClient, type Replica } from './helpers.ts';
+import { childServer, countBy, greeter, meshConfig, metrics, replicas, sayHello, sum, until, type ChildServer, type GreeterClient, type Replica } from './helpers.ts';
 
 const CONCURRENCY = 8;
 
@@ -38,9 +38,7 @@ function background(c: GreeterClient) {
   };
 }
 
-type Config = { services: Record<string, Array<{ address: string; pod: string; state: string; inflight: number }>> };
-const config = async (mesh: Mesh) => (await (await fetch(`http://127.0.0.1:${mesh.adminPort}/config`)).json()) as Config;
-const stateOf = async (mesh: Mesh, service: string, pod: string) => (await config(mesh)).services[service]?.find((e) => e.pod === pod)?.state;
+const stateOf = async (mesh: Mesh, service: string, pod: string) => (await meshConfig(mesh.adminPort)).services[service]?.find((e) => e.pod === pod)?.state;
 
 async function refusedPort(): Promise<number> {
   const s = net.createServer();
@@ -58,7 +56,8 @@ describe('connections that age out', () => {
     try {
       // Until at least 500 calls went through and some attempt was refused and placed again.
       const outcomes: Outcome[] = [];
-      const retried = async () => /^mesh_retries_total\{/m.test(await (await fetch(`http://127.0.0.1:${mesh.adminPort}/metrics`)).text());
+      // The proxy prints mesh_retries_total only once some attempt was placed again.
+      const retried = async () => sum(await metrics(mesh.adminPort), 'mesh_retries_total') > 0;
       let enough = false;
       const watcher = until('500 calls and a refused stream placed again', async () => outcomes.length >= 500 && (await retried()), 30_000).finally(() => {
         enough = true;
@@ -109,7 +108,7 @@ describe('replicas that die', () => {
     try {
       await until('traffic on every replica', () => Object.keys(countBy(load.outcomes, (o) => o.pod ?? '')).length >= 3);
       const victim = children[0]!;
-      const inflightBefore = (await config(mesh)).services['server-v1']!.find((e) => e.pod === 'server-v1-0')!.inflight;
+      const inflightBefore = (await meshConfig(mesh.adminPort)).services['server-v1']!.find((e) => e.pod === 'server-v1-0')!.inflight;
       const killedAt = load.outcomes.length;
       await victim.kill('SIGKILL');
       await until('the killed replica to leave the rotation', async () => (await stateOf(mesh, 'server-v1', 'server-v1-0')) === 'down');
@@ -182,7 +181,7 @@ describe('replicas that die', () => {
       // Calls placed before the swap may still finish on server-v1-0; none after.
       const late = load.outcomes.slice(swappedAt + CONCURRENCY).filter((o) => o.pod === 'server-v1-0').length;
       assert.equal(late, 0, `${late} calls went to the removed replica after the swap (swap at ${swappedAt}, now ${load.outcomes.length})`);
-      assert.deepEqual((await config(mesh)).services['server-v1']!.map((e) => e.pod), ['server-v1-1', 'server-v1-2', spare[0]!.pod]);
+      assert.deepEqual((await meshConfig(mesh.adminPort)).services['server-v1']!.map((e) => e.pod), ['server-v1-1', 'server-v1-2', spare[0]!.pod]);
     } finally {
       await load.stop();
     }

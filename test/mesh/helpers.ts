@@ -1,7 +1,9 @@
 // Shared pieces of the proxy tests: real demo servers on loopback, greeter clients that dial
-// the proxy and name the Service in :authority (as a meshed client does), and small waits.
+// the proxy and name the Service in :authority (as a meshed client does), small waits, and the
+// proxy's admin endpoint (metrics, config) read back.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadGreeter, type HelloReply } from '../../apps/proto/load.ts';
@@ -93,6 +95,55 @@ export async function until(what: string, cond: () => boolean | Promise<boolean>
     await sleep(everyMs);
   }
   return performance.now();
+}
+
+// The proxy's admin endpoint, read as the tests and drills need it.
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+export function parseMetrics(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(?:\{([^}]*)\})?\s+(\S+)$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+export function sum(samples: Sample[], name: string, where: (l: Record<string, string>) => boolean = () => true): number {
+  return samples.filter((s) => s.name === name && where(s.labels)).reduce((n, s) => n + s.value, 0);
+}
+
+export async function metrics(adminPort: number): Promise<Sample[]> {
+  return parseMetrics(await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text());
+}
+
+export interface MeshConfig {
+  listen: string;
+  services: Record<string, Array<{ address: string; pod: string; state: string; inflight: number }>>;
+  splits: Array<{ apex: string; name?: string; kind?: string; backends: Array<{ service: string; weight: number }> }>;
+}
+
+export async function meshConfig(adminPort: number): Promise<MeshConfig> {
+  return (await (await fetch(`http://127.0.0.1:${adminPort}/config`)).json()) as MeshConfig;
+}
+
+/** True once something accepts TCP connections on the port. */
+export function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 }
 
 /** A demo server in its own process (so it can be SIGKILLed), on `port` (0 = free). */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
 import { checkShares, pct } from '../../lib/shares.ts';
-import { countBy, greeter, load, replicas, sayHello, serviceTable, trafficSplit, type GreeterClient, type Replica } from './helpers.ts';
+import { countBy, greeter, load, metrics, replicas, sayHello, serviceTable, sum, trafficSplit, type GreeterClient, type Replica, type Sample } from './helpers.ts';
 
 const N = 1000;
 
@@ -22,6 +22,9 @@ ${Object.entries(weights)
   .map(([v, w]) => `        - {name: server-${v}, port: 50051, weight: ${w}}`)
   .join('\n')}
 `;
+
+/** Calls that ended OK on a backend, over all its endpoints. */
+const okOn = (samples: Sample[], backend: string) => sum(samples, 'mesh_response_total', (l) => l.backend === backend && l.grpc_status === '0');
 
 describe('weighted splits', () => {
   let all: Replica[];
@@ -85,20 +88,11 @@ describe('weighted splits', () => {
 
   it('counts every call in mesh_response_total by backend and endpoint', async () => {
     mesh.apply(trafficSplit({ v1: 1, v2: 1 }));
-    const before = await metricsByBackend(mesh);
+    const before = await metrics(mesh.adminPort);
     const { versions } = await byVersion();
-    const afterCounts = await metricsByBackend(mesh);
+    const afterSamples = await metrics(mesh.adminPort);
     for (const v of ['v1', 'v2']) {
-      assert.equal((afterCounts[`server-${v}`] ?? 0) - (before[`server-${v}`] ?? 0), versions[v] ?? 0, `backend server-${v}`);
+      assert.equal(okOn(afterSamples, `server-${v}`) - okOn(before, `server-${v}`), versions[v] ?? 0, `backend server-${v}`);
     }
   });
 });
-
-async function metricsByBackend(mesh: Mesh): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${mesh.adminPort}/metrics`)).text();
-  const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^mesh_response_total\{[^}]*backend="([^"]+)"[^}]*grpc_status="0"\} (\d+)$/gm)) {
-    out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
-  }
-  return out;
-}
