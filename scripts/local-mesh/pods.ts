@@ -12,6 +12,18 @@ import { UsageError } from './usage-error.ts';
 
 export const READY_MS = 30_000;
 
+/**
+ * The server's own default drain time (DEFAULT_GRACE_MS in apps/server/server.ts), copied
+ * rather than imported so the CLI does not load the server's code.
+ */
+const SERVER_GRACE_MS = 10_000;
+
+/** How long a process may drain on SIGTERM: the GRACE_MS it was started with, else the server's default. */
+export function graceOf(x: Proc): number {
+  const g = Number(x.env?.GRACE_MS);
+  return Number.isFinite(g) && g > 0 ? g : SERVER_GRACE_MS;
+}
+
 /** Which of our programs an image runs: the image names the Dockerfile target. */
 export const PROGRAMS = {
   server: join(ROOT, 'apps', 'server', 'main.ts'),

@@ -7,7 +7,7 @@
 // opens a connection to the new proxy while the old one finishes the calls it holds.
 
 import { adminFetch, running } from './admin-client.ts';
-import { READY_MS, rotateLog, startMeshProcess } from './pods.ts';
+import { graceOf, READY_MS, rotateLog, startMeshProcess } from './pods.ts';
 import { isAlive, startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
 import { appendHistory, recordStarted, recordStopped, ROOT, type Paths, type State } from './state.ts';
 
@@ -63,9 +63,4 @@ async function restartMesh(p: Paths, s: State, old: Proc, out: (line: string) =>
   const splits = cfg.splits.map((x) => `${x.apex} -> ${x.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`).join('; ');
   out(`mesh restarted: pid ${next.pid}, proxy 127.0.0.1:${next.port}, admin http://127.0.0.1:${s.mesh.adminPort}; splits: ${splits || 'none'}`);
   return 0;
-}
-
-function graceOf(x: Proc): number {
-  const g = Number(x.env?.GRACE_MS);
-  return Number.isFinite(g) && g > 0 ? g : 5000;
 }

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { podEnv } from '../../lib/topology.ts';
 import { adminFetch, running } from './admin-client.ts';
-import { podName, servicesFor, startPod } from './pods.ts';
+import { graceOf, podName, servicesFor, startPod } from './pods.ts';
 import { stopGroup, type Proc } from './processes.ts';
 import { recordStarted, recordStopped, saveState, type Paths, type State } from './state.ts';
 
@@ -64,9 +64,4 @@ async function untilReady(s: State, address: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`the mesh did not reach ${address} within ${ENDPOINT_READY_MS} ms`);
     await sleep(20);
   }
-}
-
-function graceOf(pod: Proc): number {
-  const g = Number(pod.env?.GRACE_MS);
-  return Number.isFinite(g) && g > 0 ? g : 10_000;
 }
