@@ -33,7 +33,7 @@ export type RunEvent =
   | { type: 'section-end'; section: Section; status: 'done' | 'failed' | 'interrupted' }
   | { type: 'block-start'; section: Section; block: Block; always: boolean }
   | { type: 'block-output'; block: Block; stream: 'stdout' | 'stderr'; chunk: Buffer }
-  | { type: 'block-end'; block: Block; result: BlockResult; durationMs: number; output: string }
+  | { type: 'block-end'; block: Block; result: BlockResult; durationMs: number }
   | { type: 'block-skipped'; block: Block; reason: 'target' | 'skip' }
   /** A fence that is shown, never run (other languages, yaml without file=, skip=true). */
   | { type: 'block-shown'; block: Block }

@@ -45,7 +45,6 @@ export interface RunResult {
 }
 
 const STDERR_TAIL_LINES = 10;
-const KEEP_OUTPUT_BYTES = 1 << 20;
 
 /** Validate every stage edit before anything runs, so a bad edit fails with nothing done. */
 export function preflightStages(plan: Plan): void {
@@ -187,23 +186,16 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     ran.add(block);
     bus.emit({ type: 'block-start', section, block, always });
     const t0 = Date.now();
-    let output = '';
     let stderr = '';
-    const keep = (s: string) => {
-      if (output.length < KEEP_OUTPUT_BYTES) output += s;
-    };
     const handle: BlockHandle = runInShell(session, {
       text: block.text,
       label: `line-${block.line}`,
       timeoutMs: block.attrs.timeoutMs ?? options.timeoutMs,
       onStdout: (chunk) => {
-        keep(chunk.toString('utf8'));
         bus.emit({ type: 'block-output', block, stream: 'stdout', chunk });
       },
       onStderr: (chunk) => {
-        const s = chunk.toString('utf8');
-        keep(s);
-        stderr = (stderr + s).slice(-16_384);
+        stderr = (stderr + chunk.toString('utf8')).slice(-16_384);
         bus.emit({ type: 'block-output', block, stream: 'stderr', chunk });
       },
     });
@@ -212,7 +204,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     if (stopOn.aborted) handle.stop();
     const result = await handle.done;
     stopOn.removeEventListener('abort', onStop);
-    bus.emit({ type: 'block-end', block, result, durationMs: Date.now() - t0, output });
+    bus.emit({ type: 'block-end', block, result, durationMs: Date.now() - t0 });
     if (result.code === 0) return null;
     if (stopOn.aborted) return null; // interrupted, not failed
     return blockFailure(section, block, result, stderr);

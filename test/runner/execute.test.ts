@@ -101,7 +101,10 @@ describe('execute', () => {
     ]);
     assert.match(stage.diff, /\+      weight: 20/);
     const end = events.find((e) => e.type === 'block-end') as Extract<RunEvent, { type: 'block-end' }>;
-    assert.equal(end.output, 'shifted 2\n');
+    const blockOutput = Buffer.concat(
+      events.filter((e): e is Extract<RunEvent, { type: 'block-output' }> => e.type === 'block-output' && e.block === end.block).map((e) => e.chunk),
+    ).toString('utf8');
+    assert.equal(blockOutput, 'shifted 2\n');
     assert.equal(end.result.code, 0);
     assert.match(output, /shifted 2\nnext-ran\ncleanup-ran\n/);
     assert.deepEqual(
