@@ -1,14 +1,13 @@
 // Reading tutorial.md and the manifests for the tutorial's tests: the fenced blocks (with
-// their line, language and target), the shell words of the run blocks, and every object in
-// deploy/ and the Dockerfile's stages. Small on purpose: the runner has the real document
-// model; these tests only need to see names.
+// their line, language and target), the shell words of the run blocks, and deploy/'s objects by
+// name. Small on purpose: the runner has the real document model; these tests only need to see
+// names.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { marked, type Token, type Tokens } from 'marked';
-import { parseAllDocuments } from 'yaml';
-import { DockerfileParser } from 'dockerfile-ast';
+import type { ManifestDoc } from '../deploy/load.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const TUTORIAL = join(ROOT, 'tutorial.md');
@@ -117,40 +116,9 @@ export function commands(text: string): string[][] {
 }
 
 // ---- manifests -------------------------------------------------------------------------
+// Read with test/deploy/load.ts's loadManifests; these tests only look objects up by name.
 
-export type Obj = Record<string, any>;
-
-export interface Manifest {
-  file: string;
-  obj: Obj;
-}
-
-/** Every object in every YAML file under deploy/, with the file it came from (relative). */
-export function manifests(): Manifest[] {
-  const out: Manifest[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
-      const rel = `${dir}/${e.name}`;
-      if (e.isDirectory()) walk(rel);
-      else if (/\.ya?ml$/.test(e.name)) {
-        for (const doc of parseAllDocuments(readFileSync(join(ROOT, rel), 'utf8'))) {
-          if (doc.errors.length) throw new Error(`${rel}: ${doc.errors[0]!.message.split('\n')[0]}`);
-          const obj = doc.toJS() as Obj | null;
-          if (obj && typeof obj === 'object') out.push({ file: rel, obj });
-        }
-      }
-    }
-  };
-  walk('deploy');
-  return out;
-}
-
-export function named(all: Manifest[], kind: string): Map<string, Manifest> {
+/** Objects of one kind by metadata.name (a later one of the same name wins). */
+export function named(all: ManifestDoc[], kind: string): Map<string, ManifestDoc> {
   return new Map(all.filter((m) => m.obj.kind === kind).map((m) => [String(m.obj.metadata?.name), m]));
-}
-
-/** The Dockerfile's build stages (FROM ... AS name). */
-export function dockerStages(): string[] {
-  const df = DockerfileParser.parse(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
-  return df.getFROMs().map((f) => f.getBuildStage()).filter((s): s is string => typeof s === 'string');
 }

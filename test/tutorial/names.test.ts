@@ -10,7 +10,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { splitFromManifest } from '../../lib/split.ts';
-import { blocks, commands, dockerStages, manifests, named, readTutorial, ROOT, runBlocks, type Block, type Obj } from './doc.ts';
+import { parseDockerfile } from '../deploy/dockerfile.ts';
+import { DOCKERFILE, readRepoFile } from '../deploy/image.ts';
+import { loadManifests, type Obj } from '../deploy/load.ts';
+import { blocks, commands, named, readTutorial, ROOT, runBlocks, type Block } from './doc.ts';
 
 const NAMESPACE = 'link';
 /** Namespaces the document may name besides its own: Linkerd's. */
@@ -21,7 +24,7 @@ const all = blocks(md);
 const kindBlocks = runBlocks(all, 'kind');
 const localBlocks = runBlocks(all, 'local');
 const everyRun = [...new Set([...kindBlocks, ...localBlocks])];
-const objs = manifests();
+const objs = loadManifests();
 const deployments = named(objs, 'Deployment');
 const services = named(objs, 'Service');
 
@@ -76,7 +79,7 @@ test('scripts the blocks run directly are executable', () => {
 });
 
 test('images: built from Dockerfile stages, loaded into kind, and the ones the manifests run', () => {
-  const stages = new Set(dockerStages());
+  const stages = new Set(parseDockerfile(readRepoFile(DOCKERFILE)).flatMap((s) => (s.name === null ? [] : [s.name])));
   const built = new Map<string, string>(); // image -> target
   const loaded = new Set<string>();
   const mentioned = new Set<string>();
