@@ -6,7 +6,7 @@
 // are compared. Nothing here listens beyond 127.0.0.1, and everything it starts is stopped.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { expectedByVersion } from '../lib/shares.ts';
 import { parseSummaryLine, type Summary } from '../lib/summary.ts';
 import { stageCheck } from '../runner/observe/stage-check.ts';
+import { copyEnv, copyProject } from '../test/e2e/copy-project.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean' }, out: { type: 'string', default: 'BENCHMARKS.md' } } });
@@ -101,18 +102,10 @@ async function localTarget(): Promise<{ rss: { proxy: number; server: number; cl
 
 /** The whole tutorial, local target, --yes with checks on, in a fresh copy of the project. */
 function localRun(): number {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-walk-'));
+  const dir = copyProject('bench-walk-');
   try {
-    const files = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
-    for (const f of files) {
-      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-      cpSync(path.join(ROOT, f), path.join(dir, f));
-    }
-    symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-    delete env.LOCAL_MESH_DIR;
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, ['runner.mjs', '--yes'], { cwd: dir, env, encoding: 'utf8', timeout: 10 * 60_000 });
+    const r = spawnSync(process.execPath, ['runner.mjs', '--yes'], { cwd: dir, env: copyEnv(), encoding: 'utf8', timeout: 10 * 60_000 });
     const secs = (performance.now() - t0) / 1000;
     if (r.status !== 0) throw new Error(`local run failed (${r.status}):\n${(r.stdout + r.stderr).slice(-3000)}`);
     return secs;

@@ -6,43 +6,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { checkShares, expectedByVersion } from '../../lib/shares.ts';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import { manifestFiles, readTopology, versionsByService } from '../../lib/topology.ts';
 import { paths, readHistory } from '../../scripts/local-mesh/state.ts';
 import { isAlive } from '../runner/helpers.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-
-function copyProject(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'local-walk-'));
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
-  for (const f of files) {
-    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-    try {
-      cpSync(path.join(ROOT, f), path.join(dir, f));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // deleted but not yet staged
-    }
-  }
-  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'ignore' });
-  git('init', '-q');
-  git('add', '-A');
-  git('-c', 'user.name=test', '-c', 'user.email=test@localhost', 'commit', '-qm', 'copy');
-  return dir;
-}
-
+import { copyEnv, copyProject } from './copy-project.ts';
 
 test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 }, async () => {
-  const dir = copyProject();
+  const dir = copyProject('local-walk-');
   try {
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-    delete env.LOCAL_MESH_DIR;
-    const child = spawn(process.execPath, ['runner.mjs', '--yes'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['runner.mjs', '--yes'], { cwd: dir, env: copyEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
