@@ -42,12 +42,17 @@ export function loadGreeterPackageDefinition(extraProtoPaths: string[] = []): pr
   return protoLoader.loadSync([greeterProtoPath, ...extraProtoPaths], loaderOptions);
 }
 
+// Parsed once per process: every client and server start reuses it (the .proto never changes).
+let defaultDefinition: protoLoader.PackageDefinition | undefined;
+
 /**
  * The `demo.v1.Greeter` client constructor; its `.service` is the service definition a server
- * passes to `addService`.
+ * passes to `addService`. `definition` is one loadGreeterPackageDefinition made (the server
+ * passes the one it also gives reflection); without it, greeter.proto alone, parsed once.
  */
-export function loadGreeter(): grpc.ServiceClientConstructor {
-  const root = grpc.loadPackageDefinition(loadGreeterPackageDefinition());
+export function loadGreeter(definition?: protoLoader.PackageDefinition): grpc.ServiceClientConstructor {
+  definition ??= defaultDefinition ??= loadGreeterPackageDefinition();
+  const root = grpc.loadPackageDefinition(definition);
   const ctor = (root.demo as grpc.GrpcObject | undefined)?.v1 as grpc.GrpcObject | undefined;
   const Greeter = ctor?.Greeter;
   if (typeof Greeter !== 'function') throw new Error(`${greeterProtoPath} does not define ${greeterServiceName}`);

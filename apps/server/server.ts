@@ -68,10 +68,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (opts.maxConnectionAgeMs !== undefined) channelOptions['grpc.max_connection_age_ms'] = opts.maxConnectionAgeMs;
   const server = new grpc.Server(channelOptions);
 
-  server.addService(loadGreeter().service, greeterHandlers({ version: opts.version, pod: opts.pod }, faults, tracker));
+  // One parse serves both: reflection needs the health proto in it too, the Greeter does not mind.
+  const definition = loadGreeterPackageDefinition([healthProtoPath]);
+  server.addService(loadGreeter(definition).service, greeterHandlers({ version: opts.version, pod: opts.pod }, faults, tracker));
   const health = new HealthImplementation({ '': 'SERVING', [greeterServiceName]: 'SERVING' });
   health.addToServer(server);
-  new ReflectionService(loadGreeterPackageDefinition([healthProtoPath])).addToServer(server);
+  new ReflectionService(definition).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(formatHostPort(opts.host, opts.port), grpc.ServerCredentials.createInsecure(), (err, p) =>
