@@ -49,6 +49,22 @@ spec:
       weight: 100
 `;
 
+/**
+ * The demo's TrafficSplit: apex `server`, backends server-<version> with these weights (in
+ * order). Here rather than in test/mesh/helpers.ts so runner tests get it without loading gRPC.
+ */
+export const trafficSplit = (weights: Record<string, number | string>) => `apiVersion: split.smi-spec.io/v1alpha2
+kind: TrafficSplit
+metadata:
+  name: server-split
+spec:
+  service: server
+  backends:
+${Object.entries(weights)
+  .map(([v, w]) => `    - service: server-${v}\n      weight: ${w}`)
+  .join('\n')}
+`;
+
 /** A fenced block, so fixtures read like the documents they stand for. */
 export function fence(info: string, body: string): string {
   return `\`\`\`${info}\n${body.replace(/\n$/, '')}\n\`\`\`\n`;
