@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { expectedByVersion } from '../lib/shares.ts';
 import { parseSummaryLine, type Summary } from '../lib/summary.ts';
+import { manifestFiles, readTopology, versionsByService } from '../lib/topology.ts';
 import { stageCheck } from '../runner/observe/stage-check.ts';
+import { loadState, logPath, paths, type Paths } from '../scripts/local-mesh/state.ts';
 import { copyEnv, copyProject } from '../test/e2e/copy-project.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,8 +47,8 @@ function splitYaml(v1: number, v2: number): string {
   return `apiVersion: split.smi-spec.io/v1alpha2\nkind: TrafficSplit\nmetadata:\n  name: server-split\nspec:\n  service: server\n  backends:\n    - service: server-v1\n      weight: ${v1}\n    - service: server-v2\n      weight: ${v2}\n`;
 }
 
-function summaries(dir: string): Summary[] {
-  return readFileSync(path.join(dir, 'client.log'), 'utf8').split('\n').map(parseSummaryLine).filter((s): s is Summary => !!s);
+function summaries(p: Paths): Summary[] {
+  return readFileSync(logPath(p, 'client'), 'utf8').split('\n').map(parseSummaryLine).filter((s): s is Summary => !!s);
 }
 
 /**
@@ -58,16 +60,19 @@ async function localTarget(): Promise<{ rss: { proxy: number; server: number; cl
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-local-'));
   try {
     lm(dir, ['up'], { LOCAL_MESH_CLIENT_ENV: 'RATE=1000 CONCURRENCY=200 INTERVAL_MS=250 LOG_FORMAT=json' });
-    const state = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as { processes: Array<{ name: string; pid: number }> };
+    // What lm() handed local-mesh, so these are the folder and the manifests `up` used.
+    const p = paths({ ...process.env, LOCAL_MESH_DIR: dir });
+    const state = loadState(p);
+    if (!state) throw new Error(`local-mesh up left no state in ${dir}`);
     const file = path.join(dir, 'split.yaml');
     writeFileSync(file, splitYaml(100, 0));
     lm(dir, ['apply', '-f', file]);
     await new Promise((r) => setTimeout(r, SECONDS * 1000));
-    const pid = (name: string) => state.processes.filter((p) => p.name === name || p.name.startsWith(`${name}-`)).map((p) => p.pid);
+    const pid = (name: string) => state.processes.filter((x) => x.name === name || x.name.startsWith(`${name}-`)).map((x) => x.pid);
     const most = (name: string) => Math.max(...pid(name).map((x) => rssMb(x)));
     const rss = { proxy: most('mesh'), server: most('server'), client: most('client') };
 
-    const versions = new Map([['server-v1', ['v1']], ['server-v2', ['v2']]]);
+    const versions = versionsByService(readTopology(manifestFiles(p.deploy)));
     const convergedMs: number[] = [];
     const stages: Array<[number, number]> = [[95, 5], [50, 50], [0, 100], [100, 0]];
     for (let i = 0; i < REPEATS; i++) {
@@ -82,7 +87,7 @@ async function localTarget(): Promise<{ rss: { proxy: number; server: number; cl
         let seen = 0;
         while (!verdict && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 100));
-          const all = summaries(dir);
+          const all = summaries(p);
           for (const s of all.slice(seen)) verdict ??= check.feed(s);
           seen = all.length;
         }
