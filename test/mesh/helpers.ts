@@ -10,6 +10,8 @@ import { loadGreeter, type HelloReply } from '../../apps/proto/load.ts';
 import { startServer, type RunningServer } from '../../apps/server/server.ts';
 import type { Endpoint } from '../../apps/mesh/mesh.ts';
 
+export { trafficSplit } from '../runner/helpers.ts';
+
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const Greeter = loadGreeter();
 
@@ -187,16 +189,3 @@ export async function childServer(version: string, pod: string, port = 0): Promi
     },
   };
 }
-
-/** A TrafficSplit for apex `server`, backends server-<version> with these weights (in order). */
-export const trafficSplit = (weights: Record<string, number | string>) => `apiVersion: split.smi-spec.io/v1alpha2
-kind: TrafficSplit
-metadata:
-  name: server-split
-spec:
-  service: server
-  backends:
-${Object.entries(weights)
-  .map(([v, w]) => `    - service: server-${v}\n      weight: ${w}`)
-  .join('\n')}
-`;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatSummary } from '../../lib/summary.ts';
-import { fence, ROOT, startRunner, tempDir, testEnv } from '../runner/helpers.ts';
+import { fence, ROOT, startRunner, tempDir, testEnv, trafficSplit } from '../runner/helpers.ts';
 
 const FAKE_KUBECTL = `#!/usr/bin/env bash
 # Stands in for kubectl: "logs" replays $FAKE_LINES forever with fresh timestamps; the rest succeed.
@@ -28,7 +28,7 @@ function line(v1: number, v2: number, errors: Record<string, number> = {}): stri
   );
 }
 
-const SPLIT_100 = 'apiVersion: split.smi-spec.io/v1alpha2\nkind: TrafficSplit\nmetadata:\n  name: server-split\nspec:\n  service: server\n  backends:\n    - service: server-v1\n      weight: 100\n';
+const SPLIT_100 = trafficSplit({ v1: 100 });
 const STAGE_95_5 = '...\nkind: TrafficSplit\nspec:\n  backends:\n    - service: server-v1\n      weight: 95\n    - service: server-v2\n      weight: 5\n';
 
 function kindDoc(allowErrors = false): string {
