@@ -21,7 +21,7 @@ import {
   type Route,
   type RoutingTable,
 } from './routing-table.ts';
-import { createPool, type Upstream } from './upstreams.ts';
+import { createPool, type Upstream, type UpstreamPool } from './upstreams.ts';
 
 export type { Endpoint } from './routing-table.ts';
 export { ConfigError } from './routing-table.ts';
@@ -109,6 +109,28 @@ function loopDelayText(h: IntervalHistogram): string {
     `mesh_event_loop_delay_ms_max ${ms(h.max)}`,
     '',
   ].join('\n');
+}
+
+/** One endpoint of the table as the admin endpoints show it: where it is and how its upstream is now. */
+interface EndpointView {
+  address: string;
+  pod: string;
+  /** 'unknown' while the pool has no upstream for the address. */
+  state: Upstream['state'] | 'unknown';
+  inflight: number;
+  rttMs: number;
+  lastError: string | undefined;
+}
+
+/** Every service's endpoints with their upstream state, in table order; /config, /metrics and /ready read these. */
+function endpointViews(table: RoutingTable, pool: UpstreamPool): Array<[service: string, endpoints: EndpointView[]]> {
+  return [...table.services].map(([service, eps]) => [
+    service,
+    eps.map((e) => {
+      const u = pool.get(e.address);
+      return { address: e.address, pod: e.pod, state: u?.state ?? 'unknown', inflight: u?.estimate.inflight ?? 0, rttMs: u?.estimate.rttMs ?? 0, lastError: u?.lastError };
+    }),
+  ]);
 }
 
 export async function startMesh(opts: MeshOptions): Promise<Mesh> {
@@ -226,11 +248,8 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   loopDelay.enable();
 
   const gauges = (): EndpointGauge[] =>
-    [...table.services].flatMap(([service, eps]) =>
-      eps.map((e) => {
-        const u = pool.get(e.address);
-        return { service, endpoint: e.address, pod: e.pod, ready: u?.state === 'ready', inflight: u?.estimate.inflight ?? 0, rttMs: u?.estimate.rttMs ?? 0 };
-      }),
+    endpointViews(table, pool).flatMap(([service, views]) =>
+      views.map((v) => ({ service, endpoint: v.address, pod: v.pod, ready: v.state === 'ready', inflight: v.inflight, rttMs: v.rttMs })),
     );
 
   const mesh: Mesh = {
@@ -277,26 +296,23 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
 
   const handlers: AdminHandlers = {
     ready() {
-      const down = [...table.services].filter(([, eps]) => eps.length > 0 && !eps.some((e) => pool.get(e.address)?.state === 'ready')).map(([n]) => n);
+      const down = endpointViews(table, pool).filter(([, views]) => views.length > 0 && !views.some((v) => v.state === 'ready')).map(([n]) => n);
       return down.length ? { ok: false, reason: `no live endpoint for ${down.join(', ')}` } : { ok: true };
     },
     config: () => ({
       listen: `${host}:${port}`,
       admin: `127.0.0.1:${mesh.adminPort}`,
       services: Object.fromEntries(
-        [...table.services].map(([name, eps]) => [
+        endpointViews(table, pool).map(([name, views]) => [
           name,
-          eps.map((e) => {
-            const u = pool.get(e.address);
-            return {
-              address: e.address,
-              pod: e.pod,
-              state: u?.state ?? 'unknown',
-              inflight: u?.estimate.inflight ?? 0,
-              rttMs: Number((u?.estimate.rttMs ?? 0).toFixed(3)),
-              ...(u?.lastError && u.state !== 'ready' ? { lastError: u.lastError } : {}),
-            };
-          }),
+          views.map((v) => ({
+            address: v.address,
+            pod: v.pod,
+            state: v.state,
+            inflight: v.inflight,
+            rttMs: Number(v.rttMs.toFixed(3)),
+            ...(v.lastError && v.state !== 'ready' ? { lastError: v.lastError } : {}),
+          })),
         ]),
       ),
       splits: [...table.splits.values()],
