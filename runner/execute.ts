@@ -10,7 +10,7 @@ import { DocumentError, EXIT } from './errors.ts';
 import type { EventBus, Failure, RunStatus } from './events.ts';
 import { isActive, type Plan, type PlannedSection } from './plan.ts';
 import { closeSession, createSession, runBlock as runInShell, type BlockHandle, type BlockResult } from './shell.ts';
-import { checkWritable, createStager, type Stager } from './stage-edit.ts';
+import { checkWritable, createStager, dryApply } from './stage-edit.ts';
 import { unifiedDiff } from './diff.ts';
 
 /**
@@ -48,19 +48,9 @@ const STDERR_TAIL_LINES = 10;
 
 /** Validate every stage edit before anything runs, so a bad edit fails with nothing done. */
 export function preflightStages(plan: Plan): void {
-  const dry = createStager(plan.document, { write: false });
-  for (const { steps } of plan.sections) {
-    for (const step of steps) {
-      if (step.action !== 'stage') continue;
-      try {
-        dry.apply(step.block);
-        checkWritable(plan.document, step.block);
-      } catch (e) {
-        // A file a block creates first can only be checked when the run gets there.
-        if (e instanceof DocumentError && /cannot read \(no such file\)/.test(e.message)) continue;
-        throw e;
-      }
-    }
+  for (const { block, edit } of dryApply(plan)) {
+    // A file a block creates first can only be checked when the run gets there.
+    if (edit) checkWritable(plan.document, block);
   }
 }
 

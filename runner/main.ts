@@ -9,7 +9,7 @@ import { createBus, type Listener } from './events.ts';
 import { execute, preflightStages, type AfterSection, type SectionChoice } from './execute.ts';
 import { pauseMode, readAnswer, sleep } from './pause.ts';
 import { makePlan, planToJson, type Plan } from './plan.ts';
-import { createStager } from './stage-edit.ts';
+import { dryApply } from './stage-edit.ts';
 import { createUi, type Ui } from './ui.ts';
 import { DEFAULT_VERIFY_TIMEOUT_MS } from './cli.ts';
 import { createObserver } from './observe/observer.ts';
@@ -149,20 +149,10 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
 
 /** Each stage edit's diff, applied in memory one after another as the run would. */
 function stageDiffs(plan: Plan): Map<Block, string> {
-  const stager = createStager(plan.document, { write: false });
   const diffs = new Map<Block, string>();
-  for (const { steps } of plan.sections) {
-    for (const step of steps) {
-      if (step.action !== 'stage') continue;
-      try {
-        const edit = stager.apply(step.block);
-        diffs.set(step.block, unifiedDiff(edit.file, edit.before, edit.after));
-      } catch (e) {
-        // A file an earlier block creates: its diff can only be known when the run gets there.
-        if (!(e instanceof UsageError) || !/cannot read \(no such file\)/.test(e.message)) throw e;
-        diffs.set(step.block, `(${step.block.file} does not exist yet; an earlier block must create it)\n`);
-      }
-    }
+  for (const { block, edit } of dryApply(plan)) {
+    // A file an earlier block creates: its diff can only be known when the run gets there.
+    diffs.set(block, edit ? unifiedDiff(edit.file, edit.before, edit.after) : `(${block.file} does not exist yet; an earlier block must create it)\n`);
   }
   return diffs;
 }

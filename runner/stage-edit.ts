@@ -21,6 +21,7 @@ import {
 import { isSplitManifest, SplitError, splitFromManifest, type Split } from '../lib/split.ts';
 import type { Block, Document } from './document.ts';
 import { DocumentError } from './errors.ts';
+import type { Plan } from './plan.ts';
 
 // The yaml library's warnings (e.g. a collection used as a key) go to stderr as Node process
 // warnings; what matters is reported as errors, in one line.
@@ -35,6 +36,9 @@ export interface StageEdit {
   /** Set when the edited document is a TrafficSplit or GRPCRoute. */
   split: Split | null;
 }
+
+/** A stage edit's file is not there: an earlier block may create it, so a dry run cannot tell. */
+export class MissingFileError extends DocumentError {}
 
 /** Merge a stage block into `current` (the file's text). Throws DocumentError; never writes. */
 export function computeEdit(doc: Pick<Document, 'file' | 'dir'>, block: Block, current: string): StageEdit {
@@ -218,7 +222,8 @@ export function createStager(doc: Pick<Document, 'file' | 'dir'>, options: { wri
       return readFileSync(p, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new DocumentError(doc.file, block.line, `${block.file}: cannot read (${code === 'ENOENT' ? 'no such file' : code})`);
+      if (code === 'ENOENT') throw new MissingFileError(doc.file, block.line, `${block.file}: cannot read (no such file)`);
+      throw new DocumentError(doc.file, block.line, `${block.file}: cannot read (${code})`);
     }
   };
   const restoreSync = (): Restored => {
@@ -266,4 +271,26 @@ export function createStager(doc: Pick<Document, 'file' | 'dir'>, options: { wri
       originals.clear();
     },
   };
+}
+
+/**
+ * The plan's stage edits applied in memory one after another, as the run would; `edit` is
+ * null for a file that does not exist yet. Lazy, so a caller's own check on one edit fails
+ * before a later edit is tried. Any other problem throws DocumentError.
+ */
+export function* dryApply(plan: Pick<Plan, 'document' | 'sections'>): Generator<{ block: Block; edit: StageEdit | null }> {
+  const stager = createStager(plan.document, { write: false });
+  for (const { steps } of plan.sections) {
+    for (const { action, block } of steps) {
+      if (action !== 'stage') continue;
+      let edit: StageEdit | null;
+      try {
+        edit = stager.apply(block);
+      } catch (e) {
+        if (!(e instanceof MissingFileError)) throw e;
+        edit = null;
+      }
+      yield { block, edit };
+    }
+  }
 }
