@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
-import { isSplitManifest } from '../../lib/split.ts';
+import { describeSplit, isSplitManifest } from '../../lib/split.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { adminFetch as admin, running } from './admin-client.ts';
 import { isAlive, readLogFrom, stopGroup } from './processes.ts';
@@ -120,7 +120,7 @@ async function applyOrDelete(p: Paths, verb: 'apply' | 'delete', file: string, o
   for (const a of body.applied ?? []) appendHistory(p, { event: 'applied', apex: a.apex, backends: a.backends });
   for (const a of body.deleted ?? []) appendHistory(p, { event: 'deleted', apex: a.apex });
   remember(p, s, text, body.applied ?? [], body.deleted ?? []);
-  for (const a of body.applied ?? []) out(`${a.kind ?? 'split'}/${a.name ?? a.apex} configured: ${a.apex} -> ${a.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`);
+  for (const a of body.applied ?? []) out(`${a.kind ?? 'split'}/${a.name ?? a.apex} configured: ${describeSplit(a)}`);
   for (const a of body.deleted ?? []) out(`${a.kind ?? 'split'}/${a.name ?? a.apex} deleted: ${a.apex} goes to its own endpoints again`);
   return 0;
 }
@@ -168,7 +168,7 @@ async function status(p: Paths, json: boolean, out: Out): Promise<number> {
   }
   for (const x of processes) out(`${x.name.padEnd(22)} pid ${String(x.pid).padEnd(8)} ${x.port ? `127.0.0.1:${x.port}`.padEnd(17) : ''.padEnd(17)} ${x.alive ? 'running' : 'STOPPED'}`);
   const list = splits as AppliedSplit[];
-  out(list.length ? `splits: ${list.map((a) => `${a.apex} -> ${a.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`).join('; ')}` : 'splits: none (the apex service uses its own endpoints)');
+  out(list.length ? `splits: ${list.map(describeSplit).join('; ')}` : 'splits: none (the apex service uses its own endpoints)');
   for (const [backend, byStatus] of Object.entries(counts)) {
     out(`requests to ${backend}: ${Object.entries(byStatus).map(([code, n]) => `${code}=${n}`).join(' ')}`);
   }

@@ -6,6 +6,7 @@
 // last applied; then the old one gets SIGTERM and sends GOAWAY, so the client's next call
 // opens a connection to the new proxy while the old one finishes the calls it holds.
 
+import { describeSplit } from '../../lib/split.ts';
 import { adminFetch, running } from './admin-client.ts';
 import { graceOf, READY_MS, rotateLog, startMeshProcess } from './pods.ts';
 import { isAlive, startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
@@ -60,7 +61,7 @@ async function restartMesh(p: Paths, s: State, old: Proc, out: (line: string) =>
   }
   await retire();
   const cfg = (await (await adminFetch(s, '/config')).json()) as { splits: Array<{ apex: string; backends: Array<{ service: string; weight: number }> }> };
-  const splits = cfg.splits.map((x) => `${x.apex} -> ${x.backends.map((b) => `${b.service} ${b.weight}`).join(', ')}`).join('; ');
+  const splits = cfg.splits.map(describeSplit).join('; ');
   out(`mesh restarted: pid ${next.pid}, proxy 127.0.0.1:${next.port}, admin http://127.0.0.1:${s.mesh.adminPort}; splits: ${splits || 'none'}`);
   return 0;
 }
