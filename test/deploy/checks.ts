@@ -16,7 +16,7 @@ import { where, type ManifestDoc, type Obj } from './load.ts';
 const trafficSplitSchema = JSON.parse(readFileSync(new URL('./trafficsplit.schema.json', import.meta.url), 'utf8')) as object;
 const validateTrafficSplit = new Ajv({ allErrors: true, strict: true }).compile(trafficSplitSchema);
 
-export const GRPC_ROUTE_API = 'gateway.networking.k8s.io/v1';
+const GRPC_ROUTE_API = 'gateway.networking.k8s.io/v1';
 
 type Validator = (obj: Obj) => void;
 
@@ -77,7 +77,7 @@ export function unique(docs: ManifestDoc[], kind: string): ManifestDoc[] {
   return docs.filter((d) => d.obj.kind === kind && !seen.has(d.obj.metadata?.name) && seen.add(d.obj.metadata?.name));
 }
 
-export function serviceNames(docs: ManifestDoc[]): Set<string> {
+function serviceNames(docs: ManifestDoc[]): Set<string> {
   return new Set(unique(docs, 'Service').map((d) => String(d.obj.metadata?.name)));
 }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { validate } from 'dockerfile-utils';
 import { parseDockerignore, type IgnoreMatcher } from './dockerignore.ts';
-import { argDefault, contextCopies, effective, imagePathOf, isNonRootUser, parseDockerfile, stageChain, type Stage } from './dockerfile.ts';
+import { argDefault, baseImage, contextCopies, effective, imagePathOf, isNonRootUser, parseDockerfile, stageChain, type Stage } from './dockerfile.ts';
 import { DOCKERFILE, exists, readRepoFile, TARGETS, traceEntry } from './image.ts';
 import { programNeeds, type ProgramNeeds } from './imports.ts';
 import { REPO } from './load.ts';
@@ -43,7 +43,7 @@ const NONROOT_BASE = /^gcr\.io\/distroless\/.*:(debug-)?nonroot$/;
 
 function userProblems(st: Stage[], target: string): string[] {
   const eff = effective(st, target);
-  const base = stageChain(st, target)[0]!.from;
+  const base = baseImage(st, target);
   if (!eff.user) return NONROOT_BASE.test(base) ? [] : [`${target}: no USER, and base ${base} runs as root`];
   const { value, line } = eff.user;
   if (!isNonRootUser(value)) return [`Dockerfile:${line}: ${target} runs as USER ${value}`];

@@ -38,7 +38,7 @@ export function documentedBuilds(): BuildCommand[] {
 }
 
 /** The build context path whose copy lands at `imagePath` in `stage`, or null. */
-export function contextSourceOf(stages: Stage[], stage: string, imagePath: string): string | null {
+function contextSourceOf(stages: Stage[], stage: string, imagePath: string): string | null {
   for (const copy of contextCopies(stages).filter((c) => c.stage === stage)) {
     for (const raw of copy.sources) {
       const source = posix.normalize(raw).replace(/\/$/, '');

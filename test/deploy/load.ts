@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { LineCounter, parseAllDocuments } from 'yaml';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
-export const DEPLOY = join(REPO, 'deploy');
+const DEPLOY = join(REPO, 'deploy');
 
 export type Obj = Record<string, any>;
 
@@ -23,7 +23,7 @@ export function where(d: ManifestDoc): string {
   return `${d.file}:${d.line} ${d.obj.kind} ${d.obj.metadata?.name ?? '(unnamed)'}`;
 }
 
-export function yamlFiles(dir: string): string[] {
+function yamlFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
     .map((e) => join(e.parentPath, e.name))

@@ -16,7 +16,7 @@ export interface Replay {
 }
 
 /** Copy the repository into `dest`, leaving out what .dockerignore excludes. */
-export function buildContext(repo: string, dest: string, ignored: IgnoreMatcher): void {
+function buildContext(repo: string, dest: string, ignored: IgnoreMatcher): void {
   const walk = (rel: string) => {
     for (const entry of readdirSync(join(repo, rel), { withFileTypes: true })) {
       const path = rel ? `${rel}/${entry.name}` : entry.name;
