@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import { until, type Sample } from '../mesh/helpers.ts';
-import { isAlive } from '../runner/helpers.ts';
+import { isAlive, killAll } from '../runner/helpers.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CLI = join(ROOT, 'scripts', 'local-mesh.mjs');
+const CLI = join(ROOT, 'scripts', 'local-mesh.mjs');
 
 // One poll loop and one set of admin-endpoint readers for the mesh tests and the drills
 // (drills pass their own timeouts).
-export { accepts, meshConfig, metrics, parseMetrics, sleep, sum, until, type MeshConfig, type Sample } from '../mesh/helpers.ts';
+export { accepts, meshConfig, metrics, sleep, sum, until } from '../mesh/helpers.ts';
 
 export interface CliResult {
   code: number;
@@ -43,7 +43,7 @@ export interface Totals {
 }
 
 /** Everything the client reported so far (its log holds JSON summaries and stderr notes). */
-export function clientTotals(dir: string): Totals {
+function clientTotals(dir: string): Totals {
   let text = '';
   try {
     text = readFileSync(join(dir, 'client.log'), 'utf8');
@@ -83,9 +83,6 @@ export function between(a: Totals, b: Totals): { calls: number; ok: number; fail
   return { calls: b.total - a.total, ok: b.ok - a.ok, failed: b.failed - a.failed, errors, skipped: b.skipped - a.skipped, byPod };
 }
 
-/** Alive and not a zombie: the one check every test uses (test/runner/helpers.ts). */
-export const alive = isAlive;
-
 /** Every pid local-mesh says it started in this folder. */
 export function startedPids(dir: string): number[] {
   try {
@@ -110,14 +107,8 @@ export function killLeftovers(dir: string): number[] {
       return false;
     }
   };
-  const left = startedPids(dir).filter((pid) => alive(pid) && ours(pid));
-  for (const pid of left) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
-  }
+  const left = startedPids(dir).filter((pid) => isAlive(pid) && ours(pid));
+  killAll(left);
   return left;
 }
 

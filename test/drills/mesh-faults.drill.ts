@@ -17,12 +17,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { trafficSplit } from '../mesh/helpers.ts';
+import { isAlive, trafficSplit } from '../runner/helpers.ts';
 import { after, before, describe, it } from 'node:test';
 import {
   accepts,
   afterSummaries,
-  alive,
   between,
   killLeftovers,
   localMesh,
@@ -95,7 +94,7 @@ describe('fault drills at 500 calls/s on the local mesh', { timeout: 180_000 }, 
     const now = readState(dir).processes.filter((x) => x.deployment === 'server-v1');
     assert.equal(now.length, 3);
     assert.ok(now.every((x) => !old.some((o) => o.name === x.name || o.pid === x.pid)), 'three new replicas');
-    assert.deepEqual(old.filter((o) => alive(o.pid)).map((o) => o.name), [], 'old replicas stopped');
+    assert.deepEqual(old.filter((o) => isAlive(o.pid)).map((o) => o.name), [], 'old replicas stopped');
     const cfg = await meshConfig(adminPort());
     assert.deepEqual(cfg.services['server-v1']!.map((e) => [e.pod, e.state]), now.map((x) => [x.name, 'ready']));
     t.diagnostic(`rollout: ${Math.round(ms)} ms for 3 replicas; ${w.calls} calls in the window, ${w.failed} failed, ${w.skipped} skipped`);
@@ -196,7 +195,7 @@ describe('fault drills at 500 calls/s on the local mesh', { timeout: 180_000 }, 
     const now = readState(dir);
     const newMesh = now.processes.find((x) => x.name === 'mesh')!;
     assert.notEqual(newMesh.pid, oldMesh.pid);
-    assert.equal(alive(oldMesh.pid), false, 'the old proxy is gone');
+    assert.equal(isAlive(oldMesh.pid), false, 'the old proxy is gone');
     assert.deepEqual([now.mesh.port, now.mesh.adminPort], [before.mesh.port, before.mesh.adminPort], 'same ports');
     const cfg = await meshConfig(adminPort());
     assert.deepEqual(cfg.splits[0]!.backends, [{ service: 'server-v1', weight: last.v1 }, { service: 'server-v2', weight: last.v2 }]);

@@ -107,7 +107,7 @@ export interface Sample {
   value: number;
 }
 
-export function parseMetrics(text: string): Sample[] {
+function parseMetrics(text: string): Sample[] {
   const out: Sample[] = [];
   for (const line of text.split('\n')) {
     const m = /^(\w+)(?:\{([^}]*)\})?\s+(\S+)$/.exec(line);
