@@ -5,7 +5,7 @@ import type { Target } from './attributes.ts';
 import type { Block, Section } from './document.ts';
 import { bashQuote } from './shell.ts';
 import type { Failure, RunEvent } from './events.ts';
-import type { JsonSection, Plan, Step } from './plan.ts';
+import { isActive, type JsonSection, type Plan } from './plan.ts';
 import { splitLabel } from '../lib/split.ts';
 import type { Summary } from '../lib/summary.ts';
 import { lastWindow, renderBars, renderLine } from './observe/live-view.ts';
@@ -245,7 +245,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
         const indent = '  '.repeat(Math.max(0, section.depth - 1));
         line(`${String(section.number).padStart(3)}  ${indent}${s.bold(section.title)}  ${s.dim(`#${section.id}`)}`);
         for (const step of steps) {
-          if (!isRunnable(step)) continue;
+          if (!isActive(step)) continue;
           const b = step.block;
           const lines = b.text.split('\n');
           const first = b.kind === 'stage' ? `→ ${b.file}` : lines[0]!;
@@ -353,10 +353,6 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       atLineStart = true;
     },
   };
-}
-
-function isRunnable(step: Step): boolean {
-  return step.action === 'run' || step.action === 'background' || step.action === 'stage';
 }
 
 function kindLabel(b: Block): string {
