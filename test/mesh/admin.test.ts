@@ -9,7 +9,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
-import { accepts, greeter, meshConfig, replicas, ROOT, sayHello, type Replica } from './helpers.ts';
+import { accepts, greeter, meshConfig, replicas, ROOT, sayHello, serviceTable, type Replica } from './helpers.ts';
 
 const SPLIT = `apiVersion: v1
 kind: Service
@@ -31,8 +31,7 @@ describe('admin endpoint', () => {
 
   before(async () => {
     all = [...(await replicas('v1', 1)), ...(await replicas('v2', 1))];
-    const [v1, v2] = all.map((r) => r.endpoint);
-    mesh = await startMesh({ services: { server: [v1!, v2!], 'server-v1': [v1!], 'server-v2': [v2!] }, manifests: SPLIT });
+    mesh = await startMesh({ services: serviceTable(all), manifests: SPLIT });
   });
   after(async () => {
     await mesh?.close(500);

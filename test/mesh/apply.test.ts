@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
-import { countBy, greeter, load, meshConfig, replicas, sayHello, sleep, until, trafficSplit, type GreeterClient, type Replica } from './helpers.ts';
+import { countBy, greeter, load, meshConfig, replicas, sayHello, serviceTable, sleep, until, trafficSplit, type GreeterClient, type Replica } from './helpers.ts';
 
 const split = (v1: number | string, v2: number | string) => trafficSplit({ v1, v2 });
 
@@ -24,9 +24,7 @@ describe('apply', () => {
     all = [...(await replicas('v1', 2)), ...(await replicas('v2', 2))];
     slow = await replicas('v1', 1, { latencyMs: 1000, podPrefix: 'server-v1-slow-' });
     const services = {
-      server: all.map((r) => r.endpoint),
-      'server-v1': all.filter((r) => r.version === 'v1').map((r) => r.endpoint),
-      'server-v2': all.filter((r) => r.version === 'v2').map((r) => r.endpoint),
+      ...serviceTable(all),
       slow: slow.map((r) => r.endpoint),
       'slow-v1': slow.map((r) => r.endpoint),
       'slow-v2': all.filter((r) => r.version === 'v2').map((r) => r.endpoint),

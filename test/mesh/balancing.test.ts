@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
-import { countBy, greeter, load, metrics, replicas, sayHello, sum, type Replica } from './helpers.ts';
+import { countBy, greeter, load, metrics, replicas, sayHello, serviceTable, sum, type Replica } from './helpers.ts';
 
 describe('per-request balancing', () => {
   let v1: Replica[];
@@ -18,8 +18,7 @@ describe('per-request balancing', () => {
     slow = await replicas('slow', 1, { latencyMs: 100 });
     mesh = await startMesh({
       services: {
-        server: v1.map((r) => r.endpoint),
-        'server-v1': v1.map((r) => r.endpoint),
+        ...serviceTable(v1),
         mixed: [...v1, ...slow].map((r) => r.endpoint),
       },
     });

@@ -35,9 +35,9 @@ export async function replicas(version: string, n: number, extra: { latencyMs?: 
 }
 
 /** The endpoint table a set of replicas gives: server-vN per version plus the apex `server` over all. */
-export function serviceTable(all: Replica[], apex = 'server'): Record<string, Endpoint[]> {
-  const t: Record<string, Endpoint[]> = { [apex]: all.map((r) => r.endpoint) };
-  for (const r of all) (t[`${apex}-${r.version}`] ??= []).push(r.endpoint);
+export function serviceTable(all: Replica[]): Record<string, Endpoint[]> {
+  const t: Record<string, Endpoint[]> = { server: all.map((r) => r.endpoint) };
+  for (const r of all) (t[`server-${r.version}`] ??= []).push(r.endpoint);
   return t;
 }
 
