@@ -33,7 +33,7 @@ export interface ShareCheck {
  * call to a version that should get none); others must fall within the binomial bound.
  * A version seen but not expected counts as expected share 0.
  */
-export function checkShares(expected: ReadonlyMap<string, number>, byVersion: Readonly<Record<string, number>>, z = 4): ShareCheck {
+export function checkShares(expected: ReadonlyMap<string, number>, byVersion: Readonly<Record<string, number>>): ShareCheck {
   const n = Object.values(byVersion).reduce((a, b) => a + b, 0);
   const observed = new Map<string, number>();
   const versions = new Set([...expected.keys(), ...Object.keys(byVersion)]);
@@ -47,7 +47,7 @@ export function checkShares(expected: ReadonlyMap<string, number>, byVersion: Re
     if (n === 0) reason = 'no calls observed';
     else if (p === 0 && k > 0) reason = `${v} got ${k} calls, expected none`;
     else if (p === 1 && k < n) reason = `${v} got ${k} of ${n} calls, expected all`;
-    else if (Math.abs(q - p) > binomialBound(p, n, z)) reason = `${v} share ${pct(q)} is outside ${pct(p)} ± ${pct(binomialBound(p, n, z))} for n=${n}`;
+    else if (Math.abs(q - p) > binomialBound(p, n)) reason = `${v} share ${pct(q)} is outside ${pct(p)} ± ${pct(binomialBound(p, n))} for n=${n}`;
   }
   return { ok: reason === undefined, n, observed, ...(reason ? { reason } : {}) };
 }

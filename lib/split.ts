@@ -107,7 +107,7 @@ function weight(v: unknown, what: string): number {
 }
 
 /** Rules every split obeys, whichever manifest it came from. */
-export function validateBackends(split: Split, known?: ReadonlySet<string>): void {
+function validateBackends(split: Split, known?: ReadonlySet<string>): void {
   if (split.backends.length === 0) throw new SplitError(`split for ${split.apex} has no backends`);
   const seen = new Set<string>();
   for (const b of split.backends) {

@@ -47,7 +47,7 @@ interface GreeterClient extends grpc.Client {
 // How often "still waiting" is logged while the server is not up.
 const WAIT_NOTE_MS = 5000;
 
-export function statusName(code: number): string {
+function statusName(code: number): string {
   return grpc.status[code] ?? `CODE_${code}`;
 }
 

@@ -22,7 +22,7 @@ export interface EwmaOptions {
 
 /** linkerd2-proxy's defaults: 30 ms before anything is observed, 10 s decay. */
 export const DEFAULT_RTT_MS = 30;
-export const DECAY_MS = 10_000;
+const DECAY_MS = 10_000;
 export const DEFAULT_EWMA: EwmaOptions = { defaultRttMs: DEFAULT_RTT_MS, decayMs: DECAY_MS };
 
 export function newEstimate(now: number, rttMs = DEFAULT_RTT_MS, decayMs = DECAY_MS): Estimate {

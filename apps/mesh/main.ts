@@ -36,7 +36,7 @@ function port(v: unknown, what: string): number {
   return v;
 }
 
-export function parseFileConfig(text: string): FileConfig {
+function parseFileConfig(text: string): FileConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);

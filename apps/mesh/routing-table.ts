@@ -30,19 +30,19 @@ export function emptyTable(): RoutingTable {
 const ADDRESS_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
 /** Check an endpoint table as JSON gives it: `{ "server-v1": [{ "address": "127.0.0.1:P", "pod": "x" }] }`. */
-export function parseServices(json: unknown, where = 'services'): Map<string, Endpoint[]> {
+export function parseServices(json: unknown): Map<string, Endpoint[]> {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new ConfigError(`${where} must be an object of service name -> list of endpoints`);
+    throw new ConfigError('services must be an object of service name -> list of endpoints');
   }
   const out = new Map<string, Endpoint[]>();
   for (const [name, list] of Object.entries(json)) {
-    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new ConfigError(`${where}: ${JSON.stringify(name)} is not a service name`);
-    if (!Array.isArray(list)) throw new ConfigError(`${where}.${name} must be a list of endpoints`);
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new ConfigError(`services: ${JSON.stringify(name)} is not a service name`);
+    if (!Array.isArray(list)) throw new ConfigError(`services.${name} must be a list of endpoints`);
     const seen = new Set<string>();
     out.set(
       name,
       list.map((e: unknown, i) => {
-        const at = `${where}.${name}[${i}]`;
+        const at = `services.${name}[${i}]`;
         if (typeof e !== 'object' || e === null) throw new ConfigError(`${at} must be {address, pod}`);
         const { address, pod } = e as Record<string, unknown>;
         if (typeof address !== 'string' || !ADDRESS_RE.test(address)) throw new ConfigError(`${at}.address must be host:port, got ${JSON.stringify(address)}`);

@@ -5,10 +5,10 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
-export const greeterProtoPath = fileURLToPath(new URL('./demo/v1/greeter.proto', import.meta.url));
+const greeterProtoPath = fileURLToPath(new URL('./demo/v1/greeter.proto', import.meta.url));
 
 /** Fields are camelCase in JS (interval_ms -> intervalMs); unset fields read as defaults. */
-export const loaderOptions: protoLoader.Options = {
+const loaderOptions: protoLoader.Options = {
   keepCase: false,
   longs: String,
   enums: String,

@@ -17,8 +17,6 @@ export interface Faults {
   errorCode: grpc.status;
 }
 
-export const noFaults: Faults = { latencyMs: 0, errorRate: 0, errorCode: grpc.status.UNAVAILABLE };
-
 /** Counts Greeter calls between their start and their end, for the drain on shutdown. */
 export interface CallTracker {
   begin(): void;
