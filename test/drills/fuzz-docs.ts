@@ -40,7 +40,7 @@ function attrs(r: Rand, lang: string): string {
   return ` {${pairs.join(' ')}}`;
 }
 
-export function stageYaml(r: Rand): string {
+function stageYaml(r: Rand): string {
   const backend = () => `    - service: ${pick(r, ['v1', 'v2', 'server-v1', '', '"v 1"', '[a]'])}\n      weight: ${pick(r, WEIGHTS)}`;
   return pick(r, [
     () => `spec:\n  backends:\n${times(r, 3, backend).join('\n')}`,

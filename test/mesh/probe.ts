@@ -13,7 +13,7 @@ const raw = (path: string, requestStream: boolean, responseStream: boolean) => (
   responseDeserialize: (b: Buffer) => b,
 });
 
-export const probeService = {
+const probeService = {
   Unary: raw('/probe.v1.Probe/Unary', false, false),
   Hang: raw('/probe.v1.Probe/Hang', false, false),
   Collect: raw('/probe.v1.Probe/Collect', true, false),

@@ -10,7 +10,7 @@ import { marked, type Token, type Tokens } from 'marked';
 import type { ManifestDoc } from '../deploy/load.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const TUTORIAL = join(ROOT, 'tutorial.md');
+const TUTORIAL = join(ROOT, 'tutorial.md');
 
 export interface Block {
   /** 1-based line of the opening fence. */
@@ -56,7 +56,7 @@ function leadingNewlines(raw: string): number {
   return raw.length - raw.replace(/^\n+/, '').length;
 }
 
-export const isRun = (b: Block) => ['sh', 'bash', 'shell'].includes(b.lang);
+const isRun = (b: Block) => ['sh', 'bash', 'shell'].includes(b.lang);
 
 /** Run blocks for a target: those without a target, and those for it. */
 export function runBlocks(all: Block[], target: 'local' | 'kind'): Block[] {

@@ -44,7 +44,7 @@ export function dryRun(target: 'kind' | 'local', args: string[] = ['--json']): s
   return r.stdout;
 }
 
-export function renderPlan(json: string): string {
+function renderPlan(json: string): string {
   const sections = JSON.parse(json) as PlanSection[];
   const out: string[] = [];
   for (const s of sections) {
