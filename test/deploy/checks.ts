@@ -11,6 +11,7 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 // exists only as v1alpha2; v1.1 promoted the same schema to v1, which Linkerd 2.18+ reads.
 import { GRPCRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha2/GRPCRoute';
 import { isSplitManifest, splitFromManifest, type Split } from '../../lib/split.ts';
+import { selects } from '../../lib/topology.ts';
 import { where, type ManifestDoc, type Obj } from './load.ts';
 
 const trafficSplitSchema = JSON.parse(readFileSync(new URL('./trafficsplit.schema.json', import.meta.url), 'utf8')) as object;
@@ -81,24 +82,19 @@ function serviceNames(docs: ManifestDoc[]): Set<string> {
   return new Set(unique(docs, 'Service').map((d) => String(d.obj.metadata?.name)));
 }
 
-function selects(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
-  const keys = Object.keys(selector ?? {});
-  return keys.length > 0 && keys.every((k) => labels?.[k] === selector![k]);
-}
-
 function podLabels(d: ManifestDoc): Record<string, string> {
   return d.obj.spec?.template?.metadata?.labels ?? {};
 }
 
-/** Deployments whose pods a Service's selector picks. */
+/** Deployments whose pods a Service's selector picks (no selector picks none, as local-mesh reads it). */
 export function selected(docs: ManifestDoc[], svc: ManifestDoc): ManifestDoc[] {
-  return unique(docs, 'Deployment').filter((dep) => selects(svc.obj.spec?.selector, podLabels(dep)));
+  return unique(docs, 'Deployment').filter((dep) => selects(svc.obj.spec?.selector ?? {}, podLabels(dep)));
 }
 
 export function selectorProblems(docs: ManifestDoc[]): string[] {
   const problems: string[] = [];
   for (const dep of unique(docs, 'Deployment')) {
-    if (!selects(dep.obj.spec?.selector?.matchLabels, podLabels(dep))) {
+    if (!selects(dep.obj.spec?.selector?.matchLabels ?? {}, podLabels(dep))) {
       problems.push(`${where(dep)}: spec.selector.matchLabels does not match the pod template's labels`);
     }
   }
