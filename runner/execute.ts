@@ -65,7 +65,8 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
   const skippedSections = new Set<Section>();
   let status: RunStatus = 'done';
   let failure: Failure | null = null;
-  const expectedStop = new Set<string>();
+  // Set once cleanup stops the background blocks: from then on their ending is expected.
+  let stoppingBackgrounds = false;
 
   const interrupted = () => options.interrupt.aborted;
   const fail = (f: Failure) => {
@@ -210,7 +211,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     backgrounds.push(job);
     bus.emit({ type: 'background-started', block, name: job.name, pid: job.pid, log: job.log });
     job.exited.then((r) => {
-      bus.emit({ type: 'background-stopped', name: job.name, code: r.code, signal: r.signal, expected: expectedStop.has(job.name) });
+      bus.emit({ type: 'background-stopped', name: job.name, code: r.code, signal: r.signal, expected: stoppingBackgrounds });
     });
     try {
       const ok = await untilAborted(job.ready.then(() => true), options.interrupt);
@@ -225,12 +226,8 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
   }
 
   async function cleanup(): Promise<void> {
-    await Promise.all(
-      backgrounds.map((j) => {
-        expectedStop.add(j.name);
-        return j.stop();
-      }),
-    );
+    stoppingBackgrounds = true;
+    await Promise.all(backgrounds.map((j) => j.stop()));
     if (status !== 'done') {
       // After an interrupt it takes a second Ctrl-C to cut cleanup short; after a failure, one.
       const hard =
