@@ -1,7 +1,7 @@
 // Does observed traffic match a split? The statistics are here once, for the runner's stage
 // checks and for the tests that assert the same thing.
 
-import { shares, type Split } from './split.ts';
+import { percentLabel, shares, type Split } from './split.ts';
 
 /** Expected share per version: a backend's weight is spread over the versions its Service reaches. */
 export function expectedByVersion(split: Pick<Split, 'backends'>, versionsOf: ReadonlyMap<string, string[]>): Map<string, number> {
@@ -58,5 +58,5 @@ export function pct(x: number): string {
 
 /** "94.8/5.2" in the order of `versions`. */
 export function shareLabel(observed: ReadonlyMap<string, number>, versions: string[]): string {
-  return versions.map((v) => (100 * (observed.get(v) ?? 0)).toFixed(1).replace(/\.0$/, '')).join('/');
+  return percentLabel(versions.map((v) => observed.get(v) ?? 0));
 }

@@ -129,13 +129,18 @@ export function shares(split: Pick<Split, 'backends'>): Map<string, number> {
   return new Map(split.backends.map((b) => [b.service, total === 0 ? 0 : b.weight / total]));
 }
 
-/** A short label for a split, e.g. "95/5" or "0/100", as percentages in backend order. */
-export function splitLabel(split: Pick<Split, 'backends'>): string {
-  return [...shares(split).values()].map((s) => trimNumber(s * 100)).join('/');
+/**
+ * Shares (0..1) as percentages joined by "/", e.g. "95/5", "7/93", "94.8/5.2": one decimal, dropped
+ * when it is 0 (7/100 is 7.000000000000001 in floating point, which must still print "7").
+ * The one formatter for split and observed-share labels, so the two read alike.
+ */
+export function percentLabel(fractions: readonly number[]): string {
+  return fractions.map((x) => (100 * x).toFixed(1).replace(/\.0$/, '')).join('/');
 }
 
-function trimNumber(n: number): string {
-  return Number.isInteger(n) ? String(n) : n.toFixed(1);
+/** A short label for a split, e.g. "95/5" or "0/100", as percentages in backend order. */
+export function splitLabel(split: Pick<Split, 'backends'>): string {
+  return percentLabel([...shares(split).values()]);
 }
 
 /** A split as one line for logs, e.g. "greeter -> greeter-v1 95, greeter-v2 5" (raw weights). */

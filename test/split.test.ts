@@ -20,6 +20,8 @@ test('a TrafficSplit parses into the split model', () => {
     backends: [{ service: 'server-v1', weight: 95 }, { service: 'server-v2', weight: 5 }],
   });
   assert.equal(splitLabel(s), '95/5');
+  // 7/100 is not a whole number in floating point; the label still is.
+  assert.equal(splitLabel({ backends: [{ service: 'server-v1', weight: 7 }, { service: 'server-v2', weight: 93 }] }), '7/93');
   assert.deepEqual([...shares(s)], [['server-v1', 0.95], ['server-v2', 0.05]]);
 });
 
