@@ -302,9 +302,10 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       if (!newest) return;
       for (const v of Object.keys(newest.byVersion)) if (!versionsSeen.includes(v)) versionsSeen.push(v);
       versionsSeen.sort();
-      const window = lastWindow([...samples], Date.parse(newest.ts), LIVE_WINDOW_MS);
+      // Built only when drawn: without a TTY most calls draw nothing.
+      const window = () => lastWindow(samples, Date.parse(newest.ts), LIVE_WINDOW_MS);
       if (live) {
-        region = [s.dim(`── traffic, last ${LIVE_WINDOW_MS / 1000} s ──`), ...renderBars(window, versionsSeen, { color })];
+        region = [s.dim(`── traffic, last ${LIVE_WINDOW_MS / 1000} s ──`), ...renderBars(window(), versionsSeen, { color })];
         if (promptShown) return aboveThePrompt('');
         if (regionDrawn === 0 && !atLineStart) return; // drawn once the current line ends
         eraseRegion();
@@ -314,7 +315,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       const now = Date.now();
       if (now - lastPlain < PLAIN_EVERY_MS) return;
       lastPlain = now;
-      line(s.dim(renderLine(window, versionsSeen)));
+      line(s.dim(renderLine(window(), versionsSeen)));
     },
 
     verdict(text, ok) {

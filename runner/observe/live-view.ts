@@ -12,7 +12,7 @@ export interface LiveOptions {
 const PALETTE = [34, 33, 32, 35, 31, 36]; // blue, yellow, green, magenta, red, cyan
 
 /** Aggregate the summaries of the last `windowMs` before `now`. */
-export function lastWindow(samples: Summary[], now: number, windowMs: number): Summary[] {
+export function lastWindow(samples: readonly Summary[], now: number, windowMs: number): Summary[] {
   return samples.filter((s) => now - Date.parse(s.ts) <= windowMs);
 }
 
