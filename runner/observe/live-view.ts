@@ -2,6 +2,7 @@
 // window, errors and p99. Pure rendering; the UI decides where and how often it is drawn.
 
 import { errorCount, type Summary } from '../../lib/summary.ts';
+import { errorList } from './error-list.ts';
 
 export interface LiveOptions {
   color: boolean;
@@ -51,5 +52,5 @@ export function renderLine(window: Summary[], versions: string[]): string {
 function errorBreakdown(window: Summary[]): string {
   const by: Record<string, number> = {};
   for (const s of window) for (const [k, n] of Object.entries(s.errors)) by[k] = (by[k] ?? 0) + n;
-  return Object.entries(by).map(([k, n]) => `${k}=${n}`).join(', ');
+  return errorList(by);
 }

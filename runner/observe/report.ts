@@ -2,8 +2,7 @@
 // assets) with the share per version over time, stage changes marked, errors and p99 over
 // time, each stage's verdict, and the run's metadata. Pure: a record in, a string out.
 
-import type { Summary } from '../../lib/summary.ts';
-import { errorCount } from '../../lib/summary.ts';
+import { errorCount, type Summary } from '../../lib/summary.ts';
 import type { StageVerdict } from './stage-check.ts';
 
 export interface ReportStage {
@@ -105,7 +104,7 @@ function verdicts(rec: RunRecord): string {
   const rows = rec.stages.map((s) => {
     const v = s.verdict;
     const state = !v ? 'not checked' : v.ok ? 'converged' : 'FAILED';
-    const nErr = v ? Object.values(v.errors).reduce((a, b) => a + b, 0) : 0;
+    const nErr = v ? errorCount(v) : 0;
     return `<tr class="${v ? (v.ok ? 'pass' : 'fail') : ''}"><td>${esc(s.section)}</td><td class="stage-label">${esc(s.label)}</td><td>${v ? esc(v.observedLabel) : '-'}</td><td>${v?.n ?? '-'}</td><td>${v?.convergedMs !== undefined ? `${(v.convergedMs / 1000).toFixed(1)} s` : '-'}</td><td>${nErr}</td><td>${state}${v?.reason ? `: ${esc(v.reason)}` : ''}</td></tr>`;
   });
   return `<table id="verdicts"><thead><tr><th>section</th><th>expected</th><th>observed</th><th>n</th><th>converged</th><th>errors</th><th>verdict</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;

@@ -6,6 +6,7 @@
 
 import { checkShares, shareLabel } from '../../lib/shares.ts';
 import { errorCount, type Summary } from '../../lib/summary.ts';
+import { errorList } from './error-list.ts';
 
 export interface StageExpectation {
   /** e.g. "95/5" */
@@ -70,7 +71,7 @@ export function stageCheck(exp: StageExpectation, k = 3, minCalls = 100): StageC
       const nErr = errorCount(s);
       for (const [code, c] of Object.entries(s.errors)) errors[code] = (errors[code] ?? 0) + c;
       if (nErr > 0 && !exp.allowErrors) {
-        return verdict(false, streak, `${nErr} failed calls (${Object.entries(s.errors).map(([c, n]) => `${c}=${n}`).join(', ')})`);
+        return verdict(false, streak, `${nErr} failed calls (${errorList(s.errors)})`);
       }
       if (end - s.intervalMs < exp.appliedAt) return undefined;
       const check = checkShares(exp.expected, s.byVersion);
@@ -106,8 +107,8 @@ function sumByVersion(windows: Summary[]): Record<string, number> {
 
 /** One line per verdict, e.g. `stage 95/5: observed 94.8/5.2 (n=600), converged in 1.4 s, errors 0`. */
 export function formatVerdict(v: StageVerdict): string {
-  const nErr = Object.values(v.errors).reduce((a, b) => a + b, 0);
-  const errs = nErr === 0 ? 'errors 0' : `errors ${nErr} (${Object.entries(v.errors).map(([c, n]) => `${c}=${n}`).join(', ')})`;
+  const nErr = errorCount(v);
+  const errs = nErr === 0 ? 'errors 0' : `errors ${nErr} (${errorList(v.errors)})`;
   if (v.ok) return `stage ${v.label}: observed ${v.observedLabel} (n=${v.n}), converged in ${((v.convergedMs ?? 0) / 1000).toFixed(1)} s, ${errs}`;
   return `stage ${v.label}: FAILED, expected ${v.label}, observed ${v.observedLabel} (n=${v.n}), ${errs}: ${v.reason}`;
 }
