@@ -8,6 +8,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { signalGroup } from './process-group.ts';
 
 const MARK = Buffer.from('\0\x01tutorial-block-end\x01\0');
 
@@ -148,11 +149,7 @@ export function startLauncher(bash: string): Launcher {
     },
     close() {
       child.stdin!.end();
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        // Already gone.
-      }
+      signalGroup(child.pid!, 'SIGTERM');
     },
   };
 }

@@ -14,6 +14,7 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { startLauncher, type Launcher } from './launcher.ts';
+import { KILL_GRACE_MS, signalGroup } from './process-group.ts';
 
 export interface ShellSession {
   readonly docDir: string;
@@ -55,8 +56,6 @@ export interface StartOptions {
   onStderr(chunk: Buffer): void;
   timeoutMs?: number;
 }
-
-const GRACE_MS = 2000;
 
 export function createSession(docDir: string): ShellSession {
   const bash = findBash();
@@ -219,7 +218,7 @@ function failureInfo(files: Files, code: number | null): Pick<BlockResult, 'fail
 function groupKiller(pidP: Promise<number>) {
   let timer: NodeJS.Timeout | undefined;
   const escalate = (pid: number) => {
-    timer ??= setTimeout(() => signalGroup(pid, 'SIGKILL'), GRACE_MS);
+    timer ??= setTimeout(() => signalGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
   };
   return {
     stop() {
@@ -251,15 +250,6 @@ function groupAlive(pgid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Signal a whole process group; a group already gone is fine. */
-export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: nothing left in the group.
   }
 }
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import { paths } from '../../scripts/local-mesh/state.ts';
+import { KILL_GRACE_MS, signalGroup } from '../process-group.ts';
 
 export interface TrafficSource {
   /** Calls `on` for every summary line, in order, until `stop`. */
@@ -77,18 +78,9 @@ export function commandSource(
       const c = child;
       if (!c || c.exitCode !== null || c.pid === undefined) return;
       const exited = new Promise<void>((r) => c.once('exit', () => r()));
-      try {
-        process.kill(-c.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      const t = setTimeout(() => {
-        try {
-          process.kill(-c.pid!, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }, 2000);
+      const pid = c.pid;
+      signalGroup(pid, 'SIGTERM');
+      const t = setTimeout(() => signalGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
       await exited;
       clearTimeout(t);
     },
