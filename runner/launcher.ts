@@ -49,7 +49,6 @@ export interface Launcher {
 
 interface Current {
   handlers: LaunchHandlers;
-  pid: number | null;
   rc: number | null | undefined;
   outEnded: boolean;
   errEnded: boolean;
@@ -143,7 +142,7 @@ export function startLauncher(bash: string): Launcher {
         resolveDone(null);
         return { pid, done };
       }
-      current = { handlers, pid: null, rc: undefined, outEnded: false, errEnded: false, resolvePid, resolveDone };
+      current = { handlers, rc: undefined, outEnded: false, errEnded: false, resolvePid, resolveDone };
       child.stdin!.write(`${script}\n`);
       return { pid, done };
     },
