@@ -4,18 +4,16 @@
 
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expectedByVersion, shareLabel } from '../../lib/shares.ts';
 import { splitLabel, type Split } from '../../lib/split.ts';
 import type { Summary } from '../../lib/summary.ts';
 import { readTopology, versionsByService } from '../../lib/topology.ts';
+import { ROOT } from '../../scripts/local-mesh/state.ts';
 import type { Section } from '../document.ts';
 import type { RunEvent } from '../events.ts';
 import { renderReport, type ReportStage } from './report.ts';
 import { formatVerdict, stageCheck, type StageVerdict } from './stage-check.ts';
 import type { TrafficSource } from './traffic-source.ts';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface ObserverOptions {
   source: TrafficSource;

@@ -5,11 +5,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
-import { paths } from '../../scripts/local-mesh/state.ts';
+import { paths, ROOT } from '../../scripts/local-mesh/state.ts';
 import { KILL_GRACE_MS, signalGroup } from '../process-group.ts';
 
 export interface TrafficSource {
@@ -90,7 +89,7 @@ export function commandSource(
 /** The traffic source each target reads: the same summary lines, from where that target keeps them. */
 export function sourceForTarget(target: 'local' | 'kind', cwd: string, env?: NodeJS.ProcessEnv): TrafficSource {
   if (target === 'local') {
-    const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'local-mesh.mjs');
+    const script = join(ROOT, 'scripts', 'local-mesh.mjs');
     const state = paths(env ?? process.env).state;
     return commandSource(process.execPath, [script, 'logs', '-f', '--json', 'client'], { cwd, when: () => existsSync(state), ...(env ? { env } : {}) });
   }
