@@ -29,12 +29,11 @@ export interface PlanOptions {
   target: Target;
   /** Section number or id: run it and its subsections. */
   only?: string;
-  /** Section number or id: run from it to the end. */
+  /** Section number or id: run from it to the end. Ignored with `only` (parseCli refuses both). */
   from?: string;
 }
 
 export function makePlan(document: Document, options: PlanOptions): Plan {
-  if (options.only !== undefined && options.from !== undefined) throw new UsageError('use --only or --from, not both');
   const all = document.sections;
   let chosen = all;
   if (options.only !== undefined) {
