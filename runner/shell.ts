@@ -87,6 +87,11 @@ export function bashQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** `s` as one shell word, quoted only when a shell would need it: for commands people read. */
+export function shellWord(s: string): string {
+  return /^[\w./@%+=:,-]+$/.test(s) ? s : bashQuote(s);
+}
+
 interface Files {
   block: string;
   wrapper: string;

@@ -3,7 +3,7 @@
 
 import type { Target } from './attributes.ts';
 import type { Block, Section } from './document.ts';
-import { bashQuote } from './shell.ts';
+import { shellWord } from './shell.ts';
 import type { Failure, RunEvent } from './events.ts';
 import { isActive, type JsonSection, type Plan } from './plan.ts';
 import { splitLabel } from '../lib/split.ts';
@@ -148,8 +148,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           // Skipping is a choice (say, to keep the demo running), but its cleanup should not be
           // forgotten: say what did not run and how to run it later.
           if (ev.alwaysBlocks > 0) {
-            const file = /^[\w./@%+=:,-]+$/.test(fileName) ? fileName : bashQuote(fileName);
-            const later = ['node runner.mjs', file, ...(target === 'local' ? [] : ['--target', target]), '--only', ev.section.id].join(' ');
+            const later = ['node runner.mjs', shellWord(fileName), ...(target === 'local' ? [] : ['--target', target]), '--only', ev.section.id].join(' ');
             line(s.dim(`  its ${ev.alwaysBlocks === 1 ? 'always block' : `${ev.alwaysBlocks} always blocks`} did not run; later: ${later}`));
           }
           break;
