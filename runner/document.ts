@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { marked, type Token, type Tokens } from 'marked';
 import { AttributeError, parseInfo, RUN_LANGS, STAGE_LANGS, type Attributes, type Target } from './attributes.ts';
+import { DirectiveError, scanDirectives, type Directive } from './directives.ts';
 import { DocumentError, UsageError } from './errors.ts';
 import { createSlugger } from './slug.ts';
 
@@ -39,6 +40,8 @@ export interface Section {
   /** First paragraph, as Markdown source, shown before the section runs. */
   intro: string;
   blocks: Block[];
+  /** `<!-- runner:KIND ... -->` comments in the section, in order (see directives.ts). */
+  directives: Directive[];
 }
 
 export interface Document {
@@ -79,8 +82,24 @@ export function parseDocument(source: string, file: string, dir = '.'): Document
         line,
         intro: '',
         blocks: [],
+        directives: [],
       };
       sections.push(current);
+      return;
+    }
+    if (token.type === 'html') {
+      // A <details> block with fences is lexed again inside (walkChildren): read it there, once.
+      if (hasDetailsFence(token.raw)) return;
+      if (!current) {
+        current = { number: 0, id: '', title: '(before the first heading)', depth: 0, line: 1, intro: '', blocks: [], directives: [] };
+        sections.push(current);
+      }
+      try {
+        current.directives.push(...scanDirectives(token.raw.replace(/^\n+/, ''), line, current.blocks.length));
+      } catch (e) {
+        if (e instanceof DirectiveError) throw new DocumentError(file, line + e.offset, e.message);
+        throw e;
+      }
       return;
     }
     if (token.type === 'paragraph') {
@@ -89,7 +108,7 @@ export function parseDocument(source: string, file: string, dir = '.'): Document
     }
     if (token.type !== 'code' || (token as Tokens.Code).codeBlockStyle === 'indented') return;
     if (!current) {
-      current = { number: 0, id: '', title: '(before the first heading)', depth: 0, line: 1, intro: '', blocks: [] };
+      current = { number: 0, id: '', title: '(before the first heading)', depth: 0, line: 1, intro: '', blocks: [], directives: [] };
       sections.push(current);
     }
     const block = toBlock(token as Tokens.Code, line, file, current.number);
@@ -189,13 +208,17 @@ function blockChildren(token: Token): Token[] {
  * block. Lex such a block again with its tag-only lines blanked, keeping line numbers.
  */
 function relexDetails(raw: string): Token[] | null {
-  if (!/^\s*<details[\s>]/i.test(raw) || !/^\s*(```|~~~)/m.test(raw)) return null;
+  if (!hasDetailsFence(raw)) return null;
   const tagLine = /^\s*(<\/?details\b[^>]*>|<summary\b.*<\/summary>|<\/?summary\b[^>]*>)\s*$/i;
   const text = raw
     .split('\n')
     .map((l) => (tagLine.test(l) ? '' : l))
     .join('\n');
   return marked.lexer(text);
+}
+
+function hasDetailsFence(raw: string): boolean {
+  return /^\s*<details[\s>]/i.test(raw) && /^\s*(```|~~~)/m.test(raw);
 }
 
 /** Index just past the end of the line `n` lines below the line holding `at`. */

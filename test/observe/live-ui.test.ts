@@ -36,7 +36,7 @@ test('on a TTY the view is redrawn in place and the prompt stays last', () => {
   assert.ok(redraw.endsWith(PROMPT_TEXT.replace('Enter', '\x1b[1mEnter\x1b[22m').replace(' s ', ' \x1b[1ms\x1b[22m ').replace(' q ', ' \x1b[1mq\x1b[22m ')), 'the prompt is drawn again last');
   assert.match(redraw, /v1 .* 72\.5%/);
   ui.promptDone('run');
-  ui.onEvent({ type: 'section-skipped', section: { number: 2, id: 'x', title: 'Next', depth: 2, line: 1, intro: '', blocks: [] }, reason: 'user', alwaysBlocks: 0 });
+  ui.onEvent({ type: 'section-skipped', section: { number: 2, id: 'x', title: 'Next', depth: 2, line: 1, intro: '', blocks: [], directives: [] }, reason: 'user', alwaysBlocks: 0 });
   assert.match(out.text().slice(-400), /skipped section 2\. Next(\x1b\[39m)?\n[\s\S]*traffic, last 10 s/, 'output goes above the view');
 });
 

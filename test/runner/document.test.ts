@@ -279,3 +279,43 @@ describe('plan', () => {
     assert.throws(() => makePlan(doc, { target: 'local', from: '99' }), /--from 99: no such section/);
   });
 });
+
+describe('directives', () => {
+  it('are runner: comments on lines of their own, with their line and the blocks above them', () => {
+    const md = [
+      '# One', // 1
+      '<!-- runner:needs a b -->', // 2
+      '', // 3
+      fence('sh', 'echo 1').trimEnd(), // 4-6
+      '', // 7
+      '<!-- an author note: not ours -->', // 8
+      '<!-- runner:expect pinned', // 9
+      '     client=direct -->', // 10
+      '', // 11
+      '<details>', // 12
+      '<summary>More</summary>', // 13
+      '', // 14
+      '<!-- runner:expect spread versions=v1 -->', // 15
+      '', // 16
+      fence('sh', 'echo 2').trimEnd(), // 17-19
+      '', // 20
+      '</details>', // 21
+      '',
+    ].join('\n');
+    const doc = parseDocument(md, 'd.md');
+    assert.deepEqual(
+      doc.sections[0]!.directives.map((d) => [d.kind, d.args, d.line, d.afterBlocks]),
+      [
+        ['needs', 'a b', 2, 0],
+        ['expect', 'pinned client=direct', 9, 1],
+        ['expect', 'spread versions=v1', 15, 1],
+      ],
+    );
+    assert.equal(doc.sections[0]!.blocks.length, 2);
+  });
+
+  it('of an unknown kind are refused with FILE:LINE', () => {
+    const md = ['# One', '', 'Text.', '', '<!-- runner:neds a -->', ''].join('\n');
+    assert.throws(() => parseDocument(md, 'd.md'), /^DocumentError: d\.md:5: unknown runner directive "runner:neds" \(known: runner:needs, runner:expect\)$/);
+  });
+});
