@@ -282,7 +282,7 @@ test('the versions table says what scripts/versions.sh pins', () => {
   assert.equal(cell('Linkerd'), pins.LINKERD2_VERSION);
   assert.equal(cell('linkerd-smi'), pins.LINKERD_SMI_VERSION);
   // The node image is pinned by digest, and it is the Kubernetes minor the table promises.
-  assert.match(pins.KIND_NODE_IMAGE!, /^kindest\/node:v1\.34\.\d+@sha256:[0-9a-f]{64}$/);
+  assert.match(pins.KIND_NODE_IMAGE!, /^kindest\/node:v1\.35\.\d+@sha256:[0-9a-f]{64}$/);
 });
 
 test('blocks that use a pin or the linkerd CLI source scripts/versions.sh first', () => {

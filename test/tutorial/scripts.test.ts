@@ -37,17 +37,28 @@ function withTmp<T>(fn: (dir: string) => T): T {
   }
 }
 
+/** A docker whose engine answers, on the given cgroup version and image store. */
+const docker = (cgroup: string, driverStatus = '[[Backing Filesystem extfs] [Supports d_type true]]') =>
+  `case "$*" in *CgroupVersion*) echo ${cgroup} ;; *DriverStatus*) echo '${driverStatus}' ;; version*) echo 29.0.1 ;; esac; exit 0`;
+
+function toolLine(out: string, tool: string): string {
+  const l = out.split('\n').find((x) => new RegExp(`^\\S+\\s+${tool}\\s`).test(x));
+  assert.ok(l, `no line for ${tool}:\n${out}`);
+  return l!;
+}
+
 test('check-prereqs kind: one line and one hint per missing tool, exit 1', () => {
   withTmp((dir) => {
     const bin = fakePath(dir, {});
     const r = spawnSync(join(bin, 'bash'), [CHECK, 'kind'], { encoding: 'utf8', env: { PATH: bin, HOME: dir } });
     assert.equal(r.status, 1, r.stdout + r.stderr);
-    for (const tool of ['docker', 'kind', 'kubectl', 'curl']) {
+    for (const tool of ['docker', 'kind', 'kubectl', 'curl', 'openssl']) {
       const line = r.stdout.split('\n').find((l) => l.startsWith('MISSING') && l.includes(` ${tool} `));
       assert.ok(line, `no MISSING line for ${tool}:\n${r.stdout}`);
       assert.match(line!, /https?:\/\/|package manager/, `no install hint for ${tool}: ${line}`);
     }
-    assert.match(r.stderr, /4 prerequisite\(s\) missing for the kind track/);
+    assert.match(toolLine(r.stdout, 'openssl'), /openssl or shasum/);
+    assert.match(r.stderr, /5 prerequisite\(s\) missing for the kind track/);
   });
 });
 
@@ -56,31 +67,63 @@ test('check-prereqs kind: a docker CLI whose engine does not answer is missing; 
     const bin = fakePath(dir, {
       docker: 'if [ "$1" = info ]; then echo "Cannot connect to the Docker daemon" >&2; exit 1; fi; exit 0',
       kind: 'echo "kind v0.33.0 go1.25 linux/amd64"',
-      kubectl: 'echo "Client Version: v1.34.2"; echo "Kustomize Version: v5.7.1"',
+      kubectl: 'echo "Client Version: v1.35.4"; echo "Kustomize Version: v5.7.1"',
       curl: 'echo "curl 8.5.0 (x86_64-pc-linux-gnu)"',
+      openssl: 'exit 0',
     });
     const r = spawnSync(join(bin, 'bash'), [CHECK, 'kind'], { encoding: 'utf8', env: { PATH: bin, HOME: dir } });
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /MISSING\s+docker\s+the docker CLI is installed but the engine does not answer/);
     assert.match(r.stdout, /ok\s+kind\s+v0\.33\.0/);
-    assert.match(r.stdout, /ok\s+kubectl\s+v1\.34\.2/);
+    assert.match(r.stdout, /ok\s+kubectl\s+v1\.35\.4/);
     assert.match(r.stdout, /ok\s+curl\s+8\.5\.0/);
     assert.match(r.stderr, /1 prerequisite\(s\) missing/);
   });
 });
 
-test('check-prereqs kind: all there is exit 0; another kind release is only a note', () => {
+test('check-prereqs kind: all there is exit 0; another kind release is only a note; shasum will do', () => {
   withTmp((dir) => {
     const bin = fakePath(dir, {
-      docker: 'if [ "$1" = version ]; then echo 29.0.1; fi; exit 0',
+      docker: docker('2'),
       kind: 'echo "kind v0.31.0 go1.24 linux/amd64"',
-      kubectl: 'echo "Client Version: v1.34.2"',
+      kubectl: 'echo "Client Version: v1.36.0"',
       curl: 'echo "curl 8.5.0 (x86_64-pc-linux-gnu)"',
+      shasum: 'exit 0',
     });
     const r = spawnSync(join(bin, 'bash'), [CHECK, 'kind'], { encoding: 'utf8', env: { PATH: bin, HOME: dir } });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /note\s+kind\s+the node image is pinned for kind v0\.33\.0; with v0\.31\.0/);
+    assert.match(toolLine(r.stdout, 'cgroup'), /^ok\s+cgroup\s+v2/);
+    assert.match(toolLine(r.stdout, 'shasum'), /^ok/);
+    assert.doesNotMatch(r.stdout, /containerd image store/);
     assert.match(r.stdout, /all prerequisites for the kind track are here/);
+  });
+});
+
+test('check-prereqs kind: kubectl outside one minor of the node image, a cgroup v1 host, the containerd image store', () => {
+  withTmp((dir) => {
+    const node = /^export KIND_NODE_IMAGE=kindest\/node:v1\.(\d+)\./m.exec(readFileSync(join(ROOT, 'scripts/versions.sh'), 'utf8'));
+    assert.ok(node, 'scripts/versions.sh pins a kindest/node v1.N image');
+    const minor = Number(node[1]);
+    const range = `1.${minor - 1}-1.${minor + 1}`;
+    for (const [kubectl, ok] of [[minor - 2, false], [minor - 1, true], [minor + 1, true], [minor + 2, false]] as const) {
+      const bin = fakePath(join(dir, String(kubectl)), {
+        docker: docker('1', '[[driver-type io.containerd.snapshotter.v1]]'),
+        kind: 'echo "kind v0.33.0 go1.25 linux/amd64"',
+        kubectl: `echo "Client Version: v1.${kubectl}.3"`,
+        curl: 'echo "curl 8.5.0"',
+        openssl: 'exit 0',
+      });
+      const r = spawnSync(join(bin, 'bash'), [CHECK, 'kind'], { encoding: 'utf8', env: { PATH: bin, HOME: dir } });
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      const k = toolLine(r.stdout, 'kubectl');
+      if (ok) assert.match(k, new RegExp(`^ok\\s+kubectl\\s+v1\\.${kubectl}\\.3`));
+      else assert.ok(k.startsWith('MISSING') && k.includes(`found v1.${kubectl}.3; install kubectl ${range} (within one minor of the 1.${minor} cluster)`), k);
+      assert.match(toolLine(r.stdout, 'cgroup'), /^MISSING\s+cgroup\s+.*cgroup v1.*need cgroup v2: boot with systemd\.unified_cgroup_hierarchy=1/);
+      const store = r.stdout.split('\n').find((l) => /containerd image store/.test(l));
+      assert.match(store ?? '', /^note\s+docker\s+.*kind #4066.*kind load image-archive image\.tar --name linkerd-smi.*containerd-snapshotter/);
+      assert.match(r.stderr, new RegExp(`${ok ? 1 : 2} prerequisite\\(s\\) missing`));
+    }
   });
 });
 
