@@ -1,5 +1,6 @@
 // Where the client's summary lines come from: a command that follows its log (locally
-// `local-mesh logs -f --json client`, on kind `kubectl logs -f`), or a recorded list of lines.
+// `local-mesh logs -f --json client`, on kind `kubectl logs -f deploy/client`), or a recorded
+// list of lines.
 // Both yield the same Summary objects, so the checks and the live view cannot tell them apart;
 // that is how the kind path is tested without a cluster.
 
@@ -38,8 +39,11 @@ export function linesSource(lines: string[]): TrafficSource {
 
 /**
  * Follow a command's output for summary lines. The command may fail while the thing it
- * follows does not exist yet (no client pod, nothing up): it is started again after a pause,
- * until `stop`. Its whole process group is ended on `stop`.
+ * follows does not exist yet (no client pod, nothing up), or end with it (`kubectl logs -f`
+ * ends with its pod, e.g. when the client is restarted): it is started again after a pause,
+ * until `stop`. A command started again replays the tail of the log, so a summary no newer
+ * than the last one delivered is dropped: the client's summaries are stamped in order, one
+ * client at a time. Its whole process group is ended on `stop`.
  */
 export function commandSource(
   cmd: string,
@@ -49,6 +53,7 @@ export function commandSource(
   let child: ChildProcess | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let lastTs = -Infinity;
   const retryMs = opts.retryMs ?? 1000;
   const run = (on: (s: Summary) => void) => {
     if (stopped) return;
@@ -61,7 +66,11 @@ export function commandSource(
     child = c;
     createInterface({ input: c.stdout! }).on('line', (line) => {
       const s = parseSummaryLine(line);
-      if (s && !stopped) on(s);
+      if (!s || stopped) return;
+      const ts = Date.parse(s.ts);
+      if (ts <= lastTs) return;
+      lastTs = ts;
+      on(s);
     });
     c.on('error', () => undefined);
     c.on('exit', () => {
@@ -93,5 +102,7 @@ export function sourceForTarget(target: 'local' | 'kind', cwd: string, env?: Nod
     const state = paths(env ?? process.env).state;
     return commandSource(process.execPath, [script, 'logs', '-f', '--json', 'client'], { cwd, when: () => existsSync(state), ...(env ? { env } : {}) });
   }
-  return commandSource('kubectl', ['logs', '-f', '-n', 'link', '-l', 'app=client', '-c', 'client', '--tail=20'], { cwd, retryMs: 3000, ...(env ? { env } : {}) });
+  // The Deployment, not one pod: each start follows its current pod (kubectl picks a running,
+  // ready one), so after `rollout restart` the next start follows the new pod.
+  return commandSource('kubectl', ['logs', '-f', '-n', 'link', 'deploy/client', '-c', 'client', '--tail=20'], { cwd, retryMs: 3000, ...(env ? { env } : {}) });
 }
