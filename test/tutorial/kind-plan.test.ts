@@ -33,8 +33,13 @@ test('the plan has every kind step and no local one', () => {
     'kind load docker-image',
     'run.linkerd.io/install-edge',
     'gateway-api/releases/download',
+    // Re-runnable: linkerd install --crds exits 1 once linkerd-config exists.
+    'kubectl get configmap -n linkerd linkerd-config',
+    'linkerd upgrade --crds',
     'linkerd install --crds',
     'linkerd check',
+    // linkerd-smi v0.2.7's check does not know native sidecars: its namespace opts out first.
+    'config.linkerd.io/proxy-enable-native-sidecar=false',
     'linkerd smi install',
     'deploy/linkerd/server-v1.yaml',
     'deploy/linkerd/server-split.yaml',
@@ -45,6 +50,9 @@ test('the plan has every kind step and no local one', () => {
     'weight: 50',
     'deploy/gamma/server-route.yaml',
     'kubectl delete serviceprofile',
+    // The client's connection keeps profile routing: a new pod picks the GRPCRoute up.
+    'kubectl rollout restart -n link deploy/client',
+    'kubectl wait -n link --for=delete',
     'delete namespace link',
     'kind delete cluster --name linkerd-smi',
   ];
