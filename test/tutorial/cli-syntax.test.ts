@@ -160,6 +160,13 @@ test('every kind and linkerd subcommand and flag of the plan is listed with its 
     const calls = planInvocations(tool, vars, plan);
     assert.ok(calls.length >= 4, `only ${calls.length} ${tool} commands found in the plan`);
     assert.deepEqual(calls.flatMap((c) => unlisted(tool, c)), []);
+    // And nothing listed that the plan no longer uses, so the list stays the plan's.
+    const used = new Set(calls.flatMap((c) => c.args.map((a) => a.replace(/=.*/, ''))));
+    const said = calls.map((c) => ` ${c.args.join(' ')} `);
+    for (const [sub, entry] of Object.entries(sources[tool])) {
+      assert.ok(said.some((t) => t.startsWith(` ${sub} `)), `cli-sources.json lists ${tool} ${sub}, which the plan does not use`);
+      for (const f of Object.keys(entry.flags)) assert.ok(used.has(f), `cli-sources.json lists ${tool} ${sub} ${f}, which the plan does not use`);
+    }
     for (const [sub, entry] of Object.entries(sources[tool])) {
       assert.match(entry.source, /^(kubernetes-sigs\/kind|linkerd\/linkerd2|linkerd\/linkerd-smi) \S+ \S+\.go/, `${tool} ${sub}: source names repository, version and file`);
     }
