@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
+import { statusName } from '../../lib/grpc-status.ts';
 import { describeSplit, isSplitManifest } from '../../lib/split.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { adminFetch as admin, running } from './admin-client.ts';
@@ -169,14 +170,18 @@ async function status(p: Paths, json: boolean, out: Out): Promise<number> {
   for (const x of processes) out(`${x.name.padEnd(22)} pid ${String(x.pid).padEnd(8)} ${x.port ? `127.0.0.1:${x.port}`.padEnd(17) : ''.padEnd(17)} ${x.alive ? 'running' : 'STOPPED'}`);
   const list = splits as AppliedSplit[];
   out(list.length ? `splits: ${list.map(describeSplit).join('; ')}` : 'splits: none (the apex service uses its own endpoints)');
-  for (const [backend, byStatus] of Object.entries(counts)) {
-    out(`requests to ${backend}: ${Object.entries(byStatus).map(([code, n]) => `${code}=${n}`).join(' ')}`);
-  }
+  for (const l of requestLines(counts)) out(l);
   return 0;
 }
 
+/** `requests to server-v1: OK=124 UNAVAILABLE=2`, one line a backend, codes by name. */
+export function requestLines(counts: Record<string, Record<string, number>>): string[] {
+  const name = (code: string) => (/^\d+$/.test(code) ? statusName(Number(code)) : code);
+  return Object.entries(counts).map(([backend, byStatus]) => `requests to ${backend}: ${Object.entries(byStatus).map(([code, n]) => `${name(code)}=${n}`).join(' ')}`);
+}
+
 /** Sum the proxy's response counters by backend and gRPC status. */
-function backendCounts(metrics: string): Record<string, Record<string, number>> {
+export function backendCounts(metrics: string): Record<string, Record<string, number>> {
   const res: Record<string, Record<string, number>> = {};
   for (const line of metrics.split('\n')) {
     const m = /^mesh_response_total\{([^}]*)\}\s+(\d+)/.exec(line);

@@ -60,6 +60,7 @@ test('up, apply, status, logs, endpoints, delete and down', { timeout: 120_000 }
     assert.ok(seen, 'a summary after the apply');
     assert.deepEqual(Object.keys(seen.byVersion), ['v2']);
     assert.match((await lm('logs', 'client')).out, /^summary .*\| v2=\d+ \(100\.0%\)/m);
+    assert.match((await lm('status')).out, /^requests to server-v2: OK=\d+$/m, 'status names the gRPC status');
 
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, readFileSync(split, 'utf8').replace('server-v2', 'server-v9'));
