@@ -8,6 +8,7 @@ import { statusName } from '../../lib/grpc-status.ts';
 import { describeSplit, isSplitManifest } from '../../lib/split.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { adminFetch as admin, running } from './admin-client.ts';
+import { directTarget } from './direct-target.ts';
 import { isAlive, readLogFrom, stopGroup } from './processes.ts';
 import { restart } from './restart.ts';
 import { rolloutRestart } from './rollout.ts';
@@ -23,7 +24,8 @@ export const USAGE = `usage: node scripts/local-mesh.mjs VERB
   delete -f FILE      remove the splits FILE defines (like kubectl delete)
   status [--json]     processes, the split in force, requests per backend
   logs [-f] [--json] NAME   a process's log (client: its summary lines; -f follows)
-  endpoints SERVICE   a gRPC target listing the service's replicas (for direct, unmeshed calls)
+  endpoints SERVICE   a gRPC target listing the service's replicas in a random order (for
+                      direct, unmeshed calls: pick_first lands on a random one, as via kube-proxy)
   rollout restart DEPLOYMENT
                       replace a server Deployment's replicas one at a time, losing no call
                       (new one ready and in the proxy's table, old one out of it, then SIGTERM)
@@ -78,7 +80,7 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
       const s = running(p);
       const eps = s.services[svc];
       if (!eps) throw new Error(`no service ${svc} (known: ${Object.keys(s.services).join(', ')})`);
-      out(`ipv4:${eps.map((e) => e.address).join(',')}`);
+      out(directTarget(eps.map((e) => e.address)));
       return 0;
     }
     case undefined:

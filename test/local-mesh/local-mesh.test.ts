@@ -41,6 +41,13 @@ test('up, apply, status, logs, endpoints, delete and down', { timeout: 120_000 }
 
     const eps = (await lm('endpoints', 'server-v2')).out.trim();
     assert.match(eps, /^ipv4:127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+$/);
+    // The apex's six replicas, in a random order each time: a direct client's pick_first then
+    // lands on a random one, as through kube-proxy.
+    const orders: string[][] = [];
+    for (let i = 0; i < 6; i++) orders.push((await lm('endpoints', 'server')).out.trim().replace(/^ipv4:/, '').split(','));
+    for (const o of orders) assert.deepEqual([...o].sort(), [...orders[0]!].sort());
+    assert.equal(orders[0]!.length, 6);
+    assert.ok(new Set(orders.map((o) => o[0])).size > 1, `always first: ${orders[0]![0]}`);
 
     const split = join(dir, 'split.yaml');
     writeFileSync(split, 'apiVersion: split.smi-spec.io/v1alpha2\nkind: TrafficSplit\nmetadata:\n  name: server-split\nspec:\n  service: server\n  backends:\n    - service: server-v2\n      weight: 1\n');
