@@ -79,6 +79,10 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
   let regionDrawn = 0;
   let lastPlain = 0;
   const versionsSeen: string[] = [];
+  // The current section: blocks left out for another target, and whether anything ran. A
+  // section with nothing for this target says so once, at its end, instead of a line a block.
+  let otherTarget: Block[] = [];
+  let ranHere = false;
 
   const eraseRegion = () => {
     if (regionDrawn === 0) return;
@@ -139,6 +143,8 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           break;
         case 'section-start': {
           const { section } = ev;
+          otherTarget = [];
+          ranHere = false;
           if (section.number === 0) break;
           line(s.bold(`${'#'.repeat(Math.max(1, section.depth))} ${section.number}. ${section.title}`) + s.dim(`  (${fileName}:${section.line})`));
           break;
@@ -153,6 +159,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           }
           break;
         case 'block-start':
+          ranHere = true;
           line(s.dim(`${where(ev.block)}${ev.always ? ' (always)' : ''}${ev.block.kind === 'background' ? ` (background: ${ev.block.name})` : ''}`));
           line(commandText(ev.block.text));
           break;
@@ -176,17 +183,23 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
         }
         case 'block-skipped':
           if (ev.reason === 'target') {
-            line(s.dim(`↷ ${where(ev.block)} skipped: only for target ${ev.block.target}`));
+            otherTarget.push(ev.block);
           } else {
             line(s.dim(`${where(ev.block)} (skip=true: shown, not run)`));
             line(s.dim(indentText(ev.block.text, '  ')));
           }
           break;
         case 'block-shown':
+          // A diagram's source says nothing in a terminal: point at where it is drawn.
+          if (ev.block.lang === 'mermaid') {
+            line(s.dim(`${where(ev.block)} (diagram: rendered where the Markdown is, e.g. on GitHub)`));
+            break;
+          }
           line(s.dim(`${where(ev.block)}${ev.block.lang ? ` (${ev.block.lang})` : ''}`));
           line(s.dim(indentText(ev.block.text, '  ')));
           break;
         case 'stage-applied': {
+          ranHere = true;
           const split = ev.split ? s.dim(`  split ${ev.split.apex}: ${ev.split.backends.map((b) => `${b.service}=${b.weight}`).join(' ')} (${splitLabel(ev.split)})`) : '';
           line(`${s.yellow('✎')} ${fileName}:${ev.line} → ${ev.file}${split}`);
           if (ev.diff) line(s.dim(ev.diff.replace(/\n$/, '')));
@@ -233,6 +246,10 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           break;
         }
         case 'section-end':
+          if (!ranHere && otherTarget.length > 0) {
+            const targets = [...new Set(otherTarget.map((b) => b.target))].join(' and ');
+            line(s.dim(`↷ nothing to run here on target ${target} (${otherTarget.length === 1 ? 'one block' : `${otherTarget.length} blocks`} for ${targets}, see --list --target ${otherTarget[0]!.target})`));
+          }
           break;
       }
     },

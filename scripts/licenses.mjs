@@ -14,7 +14,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'LICENSES.md');
 
 /** Licences we accept without a second look (permissive). Anything else is flagged in the file. */
-export const PERMISSIVE = ['MIT', 'ISC', 'Apache-2.0', 'BSD-2-Clause', 'BSD-3-Clause', '0BSD', 'CC0-1.0', 'BlueOak-1.0.0'];
+export const PERMISSIVE = ['MIT', 'ISC', 'Apache-2.0', 'BSD-2-Clause', 'BSD-3-Clause', '0BSD', 'CC0-1.0', 'BlueOak-1.0.0', 'Unlicense'];
+
+/** A licence in the list, or an SPDX choice `(A OR B)` that lets us take one that is. */
+export function isPermissive(license) {
+  return license.replace(/^\((.*)\)$/, '$1').split(/\s+OR\s+/).some((l) => PERMISSIVE.includes(l));
+}
 
 const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
 
@@ -24,6 +29,15 @@ function licenseOf(pkg) {
   if (typeof l === 'string') return l;
   if (Array.isArray(l)) return l.map((x) => (typeof x === 'string' ? x : x.type)).join(' OR ');
   if (l && typeof l === 'object') return l.type;
+  return undefined;
+}
+
+/** MIT by its licence file, for a package whose package.json names no licence (khroma 2.1.0). */
+function licenseFromFile(dir) {
+  for (const name of ['license', 'LICENSE', 'LICENSE.md', 'license.md']) {
+    const file = join(dir, name);
+    if (existsSync(file) && /^\s*(The )?MIT License\b/i.test(readFileSync(file, 'utf8'))) return 'MIT';
+  }
   return undefined;
 }
 
@@ -68,7 +82,7 @@ export function collect() {
     const file = join(ROOT, path, 'package.json');
     const installed = existsSync(file);
     const pkg = installed ? readJson(file) : undefined;
-    const license = (pkg && licenseOf(pkg)) ?? entry.license ?? 'UNKNOWN';
+    const license = (pkg && (licenseOf(pkg) ?? licenseFromFile(join(ROOT, path)))) ?? entry.license ?? 'UNKNOWN';
     if (pkg && entry.license && licenseOf(pkg) !== entry.license) problems.push(`${path}: package.json says ${licenseOf(pkg)}, the lockfile ${entry.license}`);
     if (pkg && pkg.version !== entry.version) problems.push(`${path}: installed ${pkg.version}, the lockfile says ${entry.version} (run npm ci)`);
     rows.push({
@@ -102,13 +116,13 @@ export function render(rows) {
       .map(([l, n]) => `${l} ${n}`)
       .join(', ');
   };
-  const flagged = rows.filter((r) => !PERMISSIVE.includes(r.license));
+  const flagged = rows.filter((r) => !isPermissive(r.license));
   const table = (list) => [
     '| Package | Version | Licence | |',
     '| --- | --- | --- | --- |',
     ...list.map((r) => {
       const notes = [r.direct ? 'direct' : '', r.image ? 'in the images' : '', r.optional ? 'optional (platform)' : ''].filter(Boolean).join(', ');
-      return `| ${r.name} | ${r.version} | ${r.license}${PERMISSIVE.includes(r.license) ? '' : ' ⚠'} | ${notes} |`;
+      return `| ${r.name} | ${r.version} | ${r.license}${isPermissive(r.license) ? '' : ' ⚠'} | ${notes} |`;
     }),
   ];
   const prod = rows.filter((r) => !r.dev);
@@ -123,7 +137,7 @@ export function render(rows) {
     `- Production: ${prod.length} packages (${count(prod)}).`,
     `- In the images (production minus the runner's packages, as the Dockerfile prunes them): ${rows.filter((r) => r.image).length} packages (${count(rows.filter((r) => r.image))}).`,
     `- Development: ${dev.length} packages (${count(dev)}).`,
-    `- Not in the permissive list (${PERMISSIVE.join(', ')}): ${flagged.length ? flagged.map((r) => `${r.name} (${r.license})`).join(', ') : 'none'}.`,
+    `- Not in the permissive list (${PERMISSIVE.join(', ')}, or a choice of one of them): ${flagged.length ? flagged.map((r) => `${r.name} (${r.license})`).join(', ') : 'none'}.`,
     '',
     '## Production dependencies',
     '',

@@ -122,6 +122,12 @@ export function createObserver(o: ObserverOptions): Observer {
       o.minCalls ?? 100,
     );
     const verdict = await decide(check, o.verifyTimeoutMs, signal);
+    if (!verdict) {
+      // Cut short by Ctrl-C: nothing was decided, so it is no failure; the report shows the
+      // stage with no verdict ("not checked").
+      o.onSkip?.(`stage ${label} in section ${section.title} not checked: interrupted`);
+      return;
+    }
     stage.verdict = verdict;
     const line = formatVerdict(verdict);
     o.onVerdict?.(line, verdict);
@@ -129,9 +135,9 @@ export function createObserver(o: ObserverOptions): Observer {
   };
 
   const decide = (check: ReturnType<typeof stageCheck>, timeoutMs: number, signal?: AbortSignal) =>
-    new Promise<StageVerdict>((resolveVerdict) => {
+    new Promise<StageVerdict | undefined>((resolveVerdict) => {
       let done = false;
-      const finish = (v: StageVerdict) => {
+      const finish = (v: StageVerdict | undefined) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
@@ -139,8 +145,8 @@ export function createObserver(o: ObserverOptions): Observer {
         waiter = undefined;
         resolveVerdict(v);
       };
-      // Ctrl-C: a waiting check gives up at once.
-      const giveUp = () => finish({ ...check.timeout(timeoutMs), reason: 'interrupted' });
+      // Ctrl-C: a waiting check gives up at once, undecided.
+      const giveUp = () => finish(undefined);
       signal?.addEventListener('abort', giveUp);
       const timer = setTimeout(() => finish(check.timeout(timeoutMs)), timeoutMs);
       if (signal?.aborted) return giveUp();

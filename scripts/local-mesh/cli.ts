@@ -4,9 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
+import { statusName } from '../../lib/grpc-status.ts';
 import { describeSplit, isSplitManifest } from '../../lib/split.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { adminFetch as admin, running } from './admin-client.ts';
+import { directTarget } from './direct-target.ts';
 import { isAlive, readLogFrom, stopGroup } from './processes.ts';
 import { restart } from './restart.ts';
 import { rolloutRestart } from './rollout.ts';
@@ -22,7 +24,8 @@ export const USAGE = `usage: node scripts/local-mesh.mjs VERB
   delete -f FILE      remove the splits FILE defines (like kubectl delete)
   status [--json]     processes, the split in force, requests per backend
   logs [-f] [--json] NAME   a process's log (client: its summary lines; -f follows)
-  endpoints SERVICE   a gRPC target listing the service's replicas (for direct, unmeshed calls)
+  endpoints SERVICE   a gRPC target listing the service's replicas in a random order (for
+                      direct, unmeshed calls: pick_first lands on a random one, as via kube-proxy)
   rollout restart DEPLOYMENT
                       replace a server Deployment's replicas one at a time, losing no call
                       (new one ready and in the proxy's table, old one out of it, then SIGTERM)
@@ -77,7 +80,7 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
       const s = running(p);
       const eps = s.services[svc];
       if (!eps) throw new Error(`no service ${svc} (known: ${Object.keys(s.services).join(', ')})`);
-      out(`ipv4:${eps.map((e) => e.address).join(',')}`);
+      out(directTarget(eps.map((e) => e.address)));
       return 0;
     }
     case undefined:
@@ -169,14 +172,18 @@ async function status(p: Paths, json: boolean, out: Out): Promise<number> {
   for (const x of processes) out(`${x.name.padEnd(22)} pid ${String(x.pid).padEnd(8)} ${x.port ? `127.0.0.1:${x.port}`.padEnd(17) : ''.padEnd(17)} ${x.alive ? 'running' : 'STOPPED'}`);
   const list = splits as AppliedSplit[];
   out(list.length ? `splits: ${list.map(describeSplit).join('; ')}` : 'splits: none (the apex service uses its own endpoints)');
-  for (const [backend, byStatus] of Object.entries(counts)) {
-    out(`requests to ${backend}: ${Object.entries(byStatus).map(([code, n]) => `${code}=${n}`).join(' ')}`);
-  }
+  for (const l of requestLines(counts)) out(l);
   return 0;
 }
 
+/** `requests to server-v1: OK=124 UNAVAILABLE=2`, one line a backend, codes by name. */
+export function requestLines(counts: Record<string, Record<string, number>>): string[] {
+  const name = (code: string) => (/^\d+$/.test(code) ? statusName(Number(code)) : code);
+  return Object.entries(counts).map(([backend, byStatus]) => `requests to ${backend}: ${Object.entries(byStatus).map(([code, n]) => `${name(code)}=${n}`).join(' ')}`);
+}
+
 /** Sum the proxy's response counters by backend and gRPC status. */
-function backendCounts(metrics: string): Record<string, Record<string, number>> {
+export function backendCounts(metrics: string): Record<string, Record<string, number>> {
   const res: Record<string, Record<string, number>> = {};
   for (const line of metrics.split('\n')) {
     const m = /^mesh_response_total\{([^}]*)\}\s+(\d+)/.exec(line);

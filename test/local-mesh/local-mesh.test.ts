@@ -41,6 +41,13 @@ test('up, apply, status, logs, endpoints, delete and down', { timeout: 120_000 }
 
     const eps = (await lm('endpoints', 'server-v2')).out.trim();
     assert.match(eps, /^ipv4:127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+$/);
+    // The apex's six replicas, in a random order each time: a direct client's pick_first then
+    // lands on a random one, as through kube-proxy.
+    const orders: string[][] = [];
+    for (let i = 0; i < 6; i++) orders.push((await lm('endpoints', 'server')).out.trim().replace(/^ipv4:/, '').split(','));
+    for (const o of orders) assert.deepEqual([...o].sort(), [...orders[0]!].sort());
+    assert.equal(orders[0]!.length, 6);
+    assert.ok(new Set(orders.map((o) => o[0])).size > 1, `always first: ${orders[0]![0]}`);
 
     const split = join(dir, 'split.yaml');
     writeFileSync(split, 'apiVersion: split.smi-spec.io/v1alpha2\nkind: TrafficSplit\nmetadata:\n  name: server-split\nspec:\n  service: server\n  backends:\n    - service: server-v2\n      weight: 1\n');
@@ -60,6 +67,7 @@ test('up, apply, status, logs, endpoints, delete and down', { timeout: 120_000 }
     assert.ok(seen, 'a summary after the apply');
     assert.deepEqual(Object.keys(seen.byVersion), ['v2']);
     assert.match((await lm('logs', 'client')).out, /^summary .*\| v2=\d+ \(100\.0%\)/m);
+    assert.match((await lm('status')).out, /^requests to server-v2: OK=\d+$/m, 'status names the gRPC status');
 
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, readFileSync(split, 'utf8').replace('server-v2', 'server-v9'));

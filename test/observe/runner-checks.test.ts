@@ -83,6 +83,37 @@ test('kind: a failed call fails the stage unless the block allows errors', { tim
   assert.match(allowed.stdout, /✓ stage 95\/5: .*errors \d+ \(UNAVAILABLE=\d+\)/);
 });
 
+test('kind: a check cut short by Ctrl-C says it was not checked (interrupted), not FAILED', { timeout: 60_000 }, async () => {
+  const t = tempDir();
+  try {
+    t.write('doc.md', kindDoc());
+    t.write('split.yaml', SPLIT_100);
+    const kubectl = t.write('bin/kubectl', FAKE_KUBECTL);
+    chmodSync(kubectl, 0o755);
+    // 50/50 against a 95/5 stage: the check waits (it would fail only at the timeout).
+    const feed = t.write('lines.txt', line(20, 20) + '\n');
+    const env = testEnv({ PATH: `${path.dirname(kubectl)}:${process.env.PATH}`, FAKE_LINES: feed });
+    const r = startRunner(['doc.md', '--target', 'kind', '--yes', '--verify-timeout', '30s', '--report', 'out/report.html'], { cwd: t.dir, env, timeoutMs: 40_000 });
+    try {
+      await r.waitFor(/\$ kubectl apply -f split\.yaml\n(.*\n)*✓ \d+\.\ds\n/);
+      await new Promise((res) => setTimeout(res, 1000));
+      process.kill(r.pid, 'SIGINT');
+      const out = await r.done;
+      assert.equal(out.code, 130, out.stdout + out.stderr);
+      assert.match(out.stderr, /^stage 95\/5 in section Kind check not checked: interrupted$/m);
+      assert.doesNotMatch(out.stdout + out.stderr, /FAILED|✗/);
+      const report = readFileSync(path.join(t.dir, 'out/report.html'), 'utf8');
+      assert.match(report, /<td class="stage-label">95\/5<\/td>.*<td>not checked<\/td>/s);
+      assert.doesNotMatch(report, /class="(stage )?fail"/);
+      assert.equal(t.read('split.yaml'), SPLIT_100, 'the edited file is put back');
+    } finally {
+      r.kill();
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('local: the proxy given another split than the stage says fails the run with exit 1', { timeout: 120_000 }, async () => {
   const t = tempDir();
   const LM = `node ${path.join(ROOT, 'scripts', 'local-mesh.mjs')}`;

@@ -175,19 +175,39 @@ describe('running blocks', () => {
     assert.match(e.stderr, /quitter exited with code 3 before its output matched/);
   });
 
-  it('blocks for the other target are skipped and said to be; skip=true blocks never run', async () => {
+  it('blocks for the other target are skipped quietly; skip=true blocks never run', async () => {
     t.write(
       'doc.md',
       ['# A', fence('sh {target=kind}', 'echo kind-ran'), fence('sh {target=local}', 'echo local-ran'), fence('sh {skip=true}', 'echo skip-ran')].join('\n'),
     );
     const local = await runRunner(['doc.md', '--yes'], { cwd: t.dir });
     assert.equal(local.code, 0);
-    assert.match(local.stdout, /doc\.md:2 skipped: only for target kind/);
+    assert.doesNotMatch(local.stdout, /doc\.md:2|kind/, 'a section with something to run does not list the other target\'s blocks');
     assert.match(local.stdout, /^local-ran$/m);
     assert.doesNotMatch(local.stdout, /^(kind|skip)-ran$/m);
     const kind = await runRunner(['doc.md', '--yes', '--target', 'kind'], { cwd: t.dir });
     assert.match(kind.stdout, /^kind-ran$/m);
     assert.doesNotMatch(kind.stdout, /^(local|skip)-ran$/m);
+  });
+
+  it('a section with nothing for this target says so once; --list still shows every section, and the other target\'s blocks under its own --target', async () => {
+    const kindOnly = (n: number) => fence('sh {target=kind}', `echo kind-${n}`);
+    t.write('doc.md', ['# Cluster', kindOnly(1), kindOnly(2), kindOnly(3), '# Both', fence('mermaid', 'flowchart LR\n  a --> b'), fence('sh', 'echo both-ran')].join('\n'));
+    const r = await runRunner(['doc.md', '--yes'], { cwd: t.dir });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    const heading = lines.findIndex((l) => /^# 1\. Cluster/.test(l));
+    assert.equal(lines[heading + 1], '↷ nothing to run here on target local (3 blocks for kind, see --list --target kind)');
+    assert.equal(r.stdout.match(/↷/g)?.length, 1, 'one line for the section, none a block');
+    assert.doesNotMatch(r.stdout, /skipped|flowchart/);
+    assert.match(r.stdout, /doc\.md:\d+ \(diagram: rendered where the Markdown is/);
+    assert.match(r.stdout, /^both-ran$/m);
+
+    const list = await runRunner(['doc.md', '--list'], { cwd: t.dir });
+    assert.match(list.stdout, /1 {2}Cluster {2}#cluster/);
+    assert.match(list.stdout, /2 {2}Both {2}#both\n.*run {8}echo both-ran/);
+    const kindList = await runRunner(['doc.md', '--list', '--target', 'kind'], { cwd: t.dir });
+    assert.equal(kindList.stdout.match(/run {8}echo kind-\d/g)?.length, 3);
   });
 
   it('with stdin closed (or not a TTY) it never waits on input, with or without --yes', async () => {
