@@ -6,12 +6,14 @@
 /** How long a group gets between SIGTERM and SIGKILL. */
 export const KILL_GRACE_MS = 2000;
 
-/** Signal a whole process group; a group already gone is fine. */
-export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+/** Signal a whole process group; a group already gone is fine. Says whether anything was there. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(-pgid, signal);
+    return true;
   } catch {
     // ESRCH: nothing left in the group.
+    return false;
   }
 }
 

@@ -64,7 +64,8 @@ export interface StartOptions {
 const STATE_END = '# end';
 
 export function createSession(docDir: string): ShellSession {
-  const bash = which.sync('bash', { nothrow: true });
+  // zx found bash on PATH when it loaded (its default shell); look again only if it did not.
+  const bash = typeof $.shell === 'string' && path.basename($.shell) === 'bash' ? $.shell : which.sync('bash', { nothrow: true });
   if (!bash) throw new Error('bash not found on PATH');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tutorial-run-'));
   const state = path.join(tmp, '0.state');
@@ -154,19 +155,17 @@ function start(session: ShellSession, files: Files, options: StartOptions, saveS
     nothrow: true,
     quiet: true,
     verbose: false,
+    // Set here, so that ZX_* variables in the runner's environment do not change how blocks run.
+    preferLocal: false,
     store: { stdout: new Discard(), stderr: new Discard(), stdall: new Discard() },
-    ...(options.timeoutMs
-      ? {
-          timeout: options.timeoutMs,
-          timeoutSignal: 'SIGTERM' as const,
-          // zx calls its kill function only when the timeout fires (a stop is an abort).
-          kill: (pid: number | `${number}`, signal?: NodeJS.Signals) => {
-            timedOut = true;
-            escalate(Number(pid));
-            return killGroup(pid, signal);
-          },
-        }
-      : {}),
+    timeout: options.timeoutMs ?? 0,
+    timeoutSignal: 'SIGTERM',
+    // zx calls its kill function only when the timeout fires (a stop is an abort).
+    kill: (pid: number | `${number}`, signal?: NodeJS.Signals) => {
+      timedOut = true;
+      escalate(Number(pid));
+      return killGroup(pid, signal);
+    },
   })`. ${files.block}`;
   const child = proc.child;
   const pid = proc.pid ?? -1;
@@ -184,15 +183,12 @@ function start(session: ShellSession, files: Files, options: StartOptions, saveS
   child?.stderr?.on('data', options.onStderr);
   // The leader exited: what it started with `&` and left running ends with it.
   child?.once('exit', () => {
-    if (groupAlive(pid)) {
-      signalGroup(pid, 'SIGTERM');
-      escalate(pid);
-    }
+    if (signalGroup(pid, 'SIGTERM')) escalate(pid);
   });
 
   const result = proc.then<BlockResult, never>((out) => {
     settled = true;
-    if (!groupAlive(pid)) cancelKill?.();
+    if (cancelKill && !groupAlive(pid)) cancelKill();
     const base = { script: files.block, timedOut, code: out.exitCode, signal: out.signal };
     const error = out.cause;
     if (error && error.name !== 'AbortError') {
