@@ -8,6 +8,8 @@ export const KILL_GRACE_MS = 2000;
 
 /** Signal a whole process group; a group already gone is fine. Says whether anything was there. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  // Never 0 or below: process.kill(-0) is the runner's own group, process.kill(1) init.
+  if (!(pgid > 1)) return false;
   try {
     process.kill(-pgid, signal);
     return true;
@@ -18,6 +20,7 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
 }
 
 export function groupAlive(pgid: number): boolean {
+  if (!(pgid > 1)) return false;
   try {
     process.kill(-pgid, 0);
     return true;
