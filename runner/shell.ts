@@ -17,7 +17,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { $, quote, which, type ProcessPromise } from 'zx/core';
+import { $, quote, which } from 'zx/core';
 import { groupAlive, killGroup, killGroupAfterGrace, signalGroup } from './process-group.ts';
 
 export interface ShellSession {
@@ -131,7 +131,6 @@ class Discard extends Array<string | Buffer> {
 }
 
 interface Started {
-  proc: ProcessPromise;
   pid: number;
   result: Promise<BlockResult>;
   stop(): void;
@@ -197,7 +196,6 @@ function start(session: ShellSession, files: Files, options: StartOptions, saveS
     return { ...base, ...failureInfo(files, out.exitCode) };
   });
   return {
-    proc,
     pid,
     result,
     stop() {
