@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// Thin entry: load the TypeScript runner through tsx, run it, exit with its code.
-// Everything else lives in runner/ (see runner/main.ts).
-import { register } from 'tsx/esm/api';
-
-register();
+// The runner's entry point: a zx program. Every block starts through zx's `$` (runner/shell.ts
+// says how); this file runs the runner compiled (dist/runner/, built with this same zx by
+// scripts/build.mjs when a source is newer than the last build), and exits with main()'s code.
+import { $ } from 'zx/core';
+import { load } from './scripts/build.mjs';
 
 let code;
 try {
-  const { main } = await import('./runner/main.ts');
+  const { main } = await load('runner/main.ts', $);
   code = await main(process.argv.slice(2));
 } catch (error) {
   // Not a usage error and not a block failing: a bug in the runner.

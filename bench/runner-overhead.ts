@@ -1,11 +1,15 @@
-// The runner's cost per block. A document of N ```sh blocks that each run `true`, run with
-// --yes, against a shell loop that starts `bash -c true` N times (one process per block is
-// the floor for isolated blocks), and the same document through zx's markdown mode.
+// The runner's start-up and its cost per block. A document of N ```sh blocks that each run
+// `true`, run with --yes, against the same document through zx's own markdown mode
+// (`zx doc.md`, which runs each block with `$` and carries nothing between blocks) and against
+// a shell loop that starts `bash -c true` N times (one process per block is the floor for
+// isolated blocks); and `node runner.mjs --list` on the tutorial against `node -e 0`.
 //
-//   node --import tsx bench/runner-overhead.ts [--blocks 100] [--runs 1]
+//   node --import tsx bench/runner-overhead.ts [--blocks 100] [--runs 9]
 //
-// Each command runs once untimed first (tsx's compile cache, the page cache), then --runs
-// times timed; with more than one run the median is reported.
+// One untimed round first (the page cache; a stale dist/ is rebuilt there), then --runs
+// rounds, each running every command once in turn, so a busy moment of a shared machine
+// falls on all of them alike; every figure is the median of its runs, every ratio the ratio
+// of medians.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +21,7 @@ import { parseArgs } from 'node:util';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const { values } = parseArgs({
-  options: { blocks: { type: 'string', default: '100' }, runs: { type: 'string', default: '1' } },
+  options: { blocks: { type: 'string', default: '100' }, runs: { type: 'string', default: '9' } },
 });
 const blocks = Number(values.blocks);
 const runs = Number(values.runs);
@@ -29,26 +33,22 @@ if (!Number.isInteger(blocks) || blocks < 1 || !Number.isInteger(runs) || runs <
 const dir = mkdtempSync(path.join(os.tmpdir(), 'runner-bench-'));
 const doc = path.join(dir, 'blocks.md');
 writeFileSync(doc, `# ${blocks} blocks\n\n${'```sh\ntrue\n```\n\n'.repeat(blocks)}`);
-// The same run with no blocks: the runner's fixed cost (Node, tsx, parsing, the launcher).
+// The same run with no blocks: the runner's fixed cost.
 const empty = path.join(dir, 'empty.md');
 writeFileSync(empty, '# No blocks\n');
 
-interface Case {
-  name: string;
-  command: string[];
-  cwd: string;
-}
+const RUNNER = path.join(ROOT, 'runner.mjs');
+const cases = {
+  shellLoop: { name: `shell loop: bash -c true x${blocks}`, command: ['bash', '-c', `for i in $(seq ${blocks}); do bash -c true; done`], cwd: dir },
+  runner: { name: 'node runner.mjs --yes', command: [process.execPath, RUNNER, doc, '--yes'], cwd: dir },
+  runnerEmpty: { name: 'node runner.mjs --yes, 0 blocks', command: [process.execPath, RUNNER, empty, '--yes'], cwd: dir },
+  zx: { name: 'zx doc.md (markdown mode)', command: [path.join(ROOT, 'node_modules/.bin/zx'), doc], cwd: ROOT },
+  list: { name: 'node runner.mjs --list', command: [process.execPath, RUNNER, '--list'], cwd: ROOT },
+  node: { name: 'node -e 0', command: [process.execPath, '-e', '0'], cwd: ROOT },
+};
+type Key = keyof typeof cases;
 
-const cases: Case[] = [
-  { name: `shell loop: bash -c true x${blocks}`, command: ['bash', '-c', `for i in $(seq ${blocks}); do bash -c true; done`], cwd: dir },
-  { name: 'node runner.mjs --yes', command: [process.execPath, path.join(ROOT, 'runner.mjs'), doc, '--yes'], cwd: dir },
-  { name: 'node runner.mjs --yes, 0 blocks', command: [process.execPath, path.join(ROOT, 'runner.mjs'), empty, '--yes'], cwd: dir },
-  // zx finds a local install through npx when run from the project.
-  { name: 'npx zx (markdown mode)', command: ['npx', 'zx', doc], cwd: ROOT },
-  { name: 'zx binary (markdown mode)', command: [path.join(ROOT, 'node_modules/.bin/zx'), doc], cwd: ROOT },
-];
-
-function time(c: Case): number {
+function time(c: (typeof cases)[Key]): number {
   const t0 = performance.now();
   const r = spawnSync(c.command[0]!, c.command.slice(1), {
     cwd: c.cwd,
@@ -61,36 +61,36 @@ function time(c: Case): number {
   return ms;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 try {
-  const results = cases.map((c) => {
-    time(c);
-    const samples = Array.from({ length: runs }, () => time(c));
-    return { name: c.name, ms: median(samples) };
-  });
-  const floor = results[0]!.ms;
-  console.log(`${blocks} blocks of \`true\`, ${runs} timed run(s) each, ${os.cpus().length} CPUs, Node ${process.version}`);
-  for (const r of results) {
-    console.log(
-      `${r.name.padEnd(34)} ${(r.ms / 1000).toFixed(2).padStart(6)} s  ${(r.ms / blocks).toFixed(1).padStart(6)} ms/block  ratio ${(r.ms / floor).toFixed(2)}`,
-    );
-  }
-  const perBlock = (results[1]!.ms - results[2]!.ms) / blocks;
-  console.log(
-    `runner per block without its fixed cost: ${perBlock.toFixed(1)} ms (${(perBlock / (floor / blocks)).toFixed(2)}x one bash -c true)`,
-  );
+  const keys = Object.keys(cases) as Key[];
+  const samples = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<Key, number[]>;
+  for (const k of keys) time(cases[k]);
+  for (let i = 0; i < runs; i++) for (const k of keys) samples[k].push(time(cases[k]));
+  const ms = Object.fromEntries(keys.map((k) => [k, median(samples[k])])) as Record<Key, number>;
+
+  console.log(`${blocks} blocks of \`true\`, ${runs} interleaved run(s), medians; ${os.cpus().length} CPUs, Node ${process.version}, load ${os.loadavg()[0]!.toFixed(2)}`);
+  for (const k of keys) console.log(`${cases[k].name.padEnd(34)} ${ms[k].toFixed(0).padStart(6)} ms`);
+  const perBlock = (ms.runner - ms.runnerEmpty) / blocks;
+  const ratioZx = ms.runner / ms.zx;
+  const ratioShell = ms.runner / ms.shellLoop;
+  console.log(`runner ÷ zx markdown mode: ${ratioZx.toFixed(2)}; runner ÷ shell loop: ${ratioShell.toFixed(2)}`);
+  console.log(`runner per block without its fixed cost: ${perBlock.toFixed(1)} ms (${(perBlock / (ms.shellLoop / blocks)).toFixed(2)}x one bash -c true)`);
   // Last line, for bench/run.ts.
   console.log(
     JSON.stringify({
       bench: 'runner-overhead',
       blocks,
-      shellLoopMs: floor,
-      runnerMs: results[1]!.ms,
-      runnerEmptyMs: results[2]!.ms,
-      zxNpxMs: results[3]!.ms,
-      zxMs: results[4]!.ms,
-      ratio: results[1]!.ms / floor,
+      runs,
+      shellLoopMs: ms.shellLoop,
+      runnerMs: ms.runner,
+      runnerEmptyMs: ms.runnerEmpty,
+      zxMs: ms.zx,
+      listMs: ms.list,
+      nodeMs: ms.node,
+      ratio: ratioShell,
+      ratioZx,
       perBlockMs: perBlock,
     }),
   );

@@ -79,7 +79,7 @@ export async function startBackground(session: ShellSession, block: Block, optio
   const out = lineSplitter('stdout');
   const err = lineSplitter('stderr');
 
-  const handle = await spawnBlock(session, {
+  const handle = spawnBlock(session, {
     text: block.text,
     label: name,
     onStdout: (c) => out.write(c),

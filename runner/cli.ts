@@ -33,8 +33,10 @@ export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const HELP = `Usage: node runner.mjs [FILE] [options]
 
 Runs a Markdown tutorial section by section. FILE defaults to tutorial.md.
-Blocks in sh, bash or shell fences run with bash (set -euo pipefail), one process group
-each, in the document's folder; exports and cd carry forward. Other fences are shown.
+Blocks in sh, bash or shell fences run one at a time, each through zx's $ as its own bash
+(set -euo pipefail) in its own process group, in the document's folder; exports and cd
+carry forward to the next block. Anything a block leaves running with & is stopped when
+the block ends. Other fences are shown.
 
 Fence attributes, in braces after the language:  \`\`\`sh {target=local timeout=2m}
   target=local|kind      run only on that target (no target: every target)

@@ -1,19 +1,20 @@
 // Wires the pieces: arguments → document → plan → (print | execute), with the UI listening
 // and Ctrl-C turned into an orderly stop. Returns the exit code; runner.mjs exits with it.
+//
+// What only a run needs (execute and its processes, the stage edits' YAML, the observer) is
+// imported when a run starts: --help, --list and --dry-run start without it.
 
 import { readDocument, type Block, type Section } from './document.ts';
 import { parseCli, HELP } from './cli.ts';
 import { unifiedDiff } from './diff.ts';
 import { EXIT, UsageError } from './errors.ts';
 import { createBus, type Listener } from './events.ts';
-import { execute, preflightStages, type AfterSection, type SectionChoice } from './execute.ts';
+import type { AfterSection, SectionChoice } from './execute.ts';
 import { pauseMode, readAnswer, sleep } from './pause.ts';
 import { makePlan, planToJson, type Plan } from './plan.ts';
-import { dryApply } from './stage-edit.ts';
 import { createUi, type Ui } from './ui.ts';
 import { DEFAULT_VERIFY_TIMEOUT_MS } from './cli.ts';
-import { createObserver } from './observe/observer.ts';
-import { sourceForTarget, type TrafficSource } from './observe/traffic-source.ts';
+import type { TrafficSource } from './observe/traffic-source.ts';
 
 export interface Hooks {
   /** Checks run after each section (skipped with --no-verify); see execute.ts. */
@@ -56,12 +57,17 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
     return EXIT.done;
   }
   if (options.dryRun) {
-    const diffs = stageDiffs(plan);
+    const diffs = await stageDiffs(plan);
     if (options.json) ui.json(planToJson(plan, diffs));
     else ui.dryRun(plan, diffs);
     return EXIT.done;
   }
 
+  const [{ execute, preflightStages }, { createObserver }, { sourceForTarget }] = await Promise.all([
+    import('./execute.ts'),
+    import('./observe/observer.ts'),
+    import('./observe/traffic-source.ts'),
+  ]);
   preflightStages(plan);
 
   const bus = createBus();
@@ -148,7 +154,8 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
 }
 
 /** Each stage edit's diff, applied in memory one after another as the run would. */
-function stageDiffs(plan: Plan): Map<Block, string> {
+async function stageDiffs(plan: Plan): Promise<Map<Block, string>> {
+  const { dryApply } = await import('./stage-edit.ts');
   const diffs = new Map<Block, string>();
   for (const { block, edit } of dryApply(plan)) {
     // A file an earlier block creates: its diff can only be known when the run gets there.

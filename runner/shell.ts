@@ -1,20 +1,24 @@
-// One bash per block, in its own process group. The block's text goes to bash as a file it
-// sources, never through JavaScript interpolation, so `${VAR}` and backticks are bash's.
+// How a block runs: through zx's `$`, as a ProcessPromise, one bash per block in its own
+// process group (`detached`). The block's text goes to bash as a file it sources, never
+// through JavaScript interpolation, so `${VAR}` and backticks are bash's; the command zx runs
+// is `. <block file>`, after a prefix (zx's `prefix` option, which by default holds zx's own
+// `set -euo pipefail;`) that sets the block up.
 //
-// Exports and the working directory carry forward in a state file: bash writes `export -p`
-// and a `cd` when a block ends, and the next block sources it. Blocks start from an empty
-// environment, so the state file is the whole environment: a variable a block unset stays
-// unset. The first state file is written here from the runner's own environment. No extra
-// process per block: the state travels through bash builtins and small files.
+// Exports and the working directory carry forward in a state file: the prefix sources the
+// previous block's, and an EXIT trap writes `export -p` and a `cd` when the block ends. Blocks
+// start from an empty environment, so the state file is the whole environment: a variable a
+// block unset stays unset. The first state file is written here from the runner's own
+// environment. An ERR trap records the line and command set -e stopped at (FILE:LINE).
 //
-// Run blocks are forked by the launcher (launcher.ts); background blocks, which run
-// alongside others and need their own output streams, are spawned directly with zx.
+// zx does the rest: exit code or signal, the output streams, the timeout, the stop (zx's abort
+// signals a detached process's whole group). runner/process-group.ts has what zx has no notion
+// of: SIGKILL after the grace period, and the `&` children a finished block leaves behind.
 
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startLauncher, type Launcher } from './launcher.ts';
-import { KILL_GRACE_MS, signalGroup } from './process-group.ts';
+import { $, quote, which } from 'zx/core';
+import { groupAlive, killGroup, killGroupAfterGrace, signalGroup } from './process-group.ts';
 
 export interface ShellSession {
   readonly docDir: string;
@@ -23,7 +27,6 @@ export interface ShellSession {
   /** The state file the next block starts from. */
   state: string;
   seq: number;
-  readonly launcher: Launcher;
 }
 
 export interface BlockResult {
@@ -57,16 +60,20 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
+/** The last line of a state file the EXIT trap wrote in full. */
+const STATE_END = '# end';
+
 export function createSession(docDir: string): ShellSession {
-  const bash = findBash();
+  // zx found bash on PATH when it loaded (its default shell); look again only if it did not.
+  const bash = typeof $.shell === 'string' && path.basename($.shell) === 'bash' ? $.shell : which.sync('bash', { nothrow: true });
+  if (!bash) throw new Error('bash not found on PATH');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tutorial-run-'));
   const state = path.join(tmp, '0.state');
   writeFileSync(state, initialState(process.env, docDir));
-  return { docDir, tmp, bash, state, seq: 0, launcher: startLauncher(bash) };
+  return { docDir, tmp, bash, state, seq: 0 };
 }
 
 export function closeSession(session: ShellSession): void {
-  session.launcher.close();
   rmSync(session.tmp, { recursive: true, force: true });
 }
 
@@ -77,201 +84,166 @@ export function initialState(env: NodeJS.ProcessEnv, dir: string): string {
     // Only names bash can hold; bash keeps SHLVL, PWD and _ itself, and these are read-only.
     if (value === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;
     if (['SHLVL', 'PWD', 'OLDPWD', '_', 'SHELLOPTS', 'BASHOPTS', 'BASH_VERSINFO', 'EUID', 'UID', 'PPID'].includes(name)) continue;
-    lines.push(`export ${name}=${bashQuote(value)}`);
+    lines.push(`export ${name}=${quote(value)}`);
   }
-  lines.push(`cd -- ${bashQuote(dir)}`);
+  lines.push(`cd -- ${quote(dir)}`);
   return `${lines.join('\n')}\n`;
 }
 
-export function bashQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** `s` as one shell word, quoted only when a shell would need it: for commands people read. */
-export function shellWord(s: string): string {
-  return /^[\w./@%+=:,-]+$/.test(s) ? s : bashQuote(s);
-}
+/** `s` as one shell word, quoted only when a shell would need it (zx's quote): for commands people read. */
+export const shellWord: (s: string) => string = quote;
 
 interface Files {
   block: string;
-  wrapper: string;
   stateOut: string;
   errOut: string;
 }
 
-/** Write the block and the wrapper that runs it; returns their paths. */
-function prepare(session: ShellSession, options: StartOptions, saveState: boolean): Files {
+/** Write the block where bash will source it; name the files its traps write. */
+function prepare(session: ShellSession, options: StartOptions): Files {
   const n = ++session.seq;
   const safeLabel = options.label.replace(/[^A-Za-z0-9._-]+/g, '_');
   const block = path.join(session.tmp, `${n}-${safeLabel}.sh`);
-  const wrapper = path.join(session.tmp, `${n}.run`);
-  const stateOut = path.join(session.tmp, `${n}.state`);
-  const errOut = path.join(session.tmp, `${n}.err`);
   writeFileSync(block, options.text.endsWith('\n') ? options.text : `${options.text}\n`);
-  const lines = [
+  return { block, stateOut: path.join(session.tmp, `${n}.state`), errOut: path.join(session.tmp, `${n}.err`) };
+}
+
+/** What runs before `. <block>`: the state in, the traps, bash's strict mode. */
+function blockPrefix(session: ShellSession, files: Files, saveState: boolean): string {
+  return [
     // Errors sourcing the state (a read-only name, a folder since removed) are not the block's.
-    `. ${bashQuote(session.state)} 2>/dev/null`,
-    `__tutorial_err=${bashQuote(errOut)}`,
-    saveState ? `__tutorial_out=${bashQuote(stateOut)}` : '',
-    // The first line records the exit code, to tell `exit 143` from a SIGTERM.
-    saveState ? `trap '{ printf "# exit %s\\n" "$?"; export -p; printf "cd -- %q\\n" "$PWD"; } > "$__tutorial_out"' EXIT` : '',
+    `. ${quote(session.state)} 2>/dev/null`,
+    `__tutorial_err=${quote(files.errOut)}`,
+    ...(saveState
+      ? [`__tutorial_out=${quote(files.stateOut)}`, `trap '{ export -p; printf "cd -- %q\\n${STATE_END}\\n" "$PWD"; } > "$__tutorial_out"' EXIT`]
+      : []),
     `trap 'printf "%s\\n%s" "$LINENO" "$BASH_COMMAND" > "$__tutorial_err"' ERR`,
     'set -Eeuo pipefail',
-    `. ${bashQuote(block)}`,
-  ];
-  writeFileSync(wrapper, `${lines.filter(Boolean).join('\n')}\n`);
-  return { block, wrapper, stateOut, errOut };
+    '',
+  ].join('\n');
 }
 
-/** A run block: forked by the launcher; its exports and cwd become the session's state. */
-export function runBlock(session: ShellSession, options: StartOptions): BlockHandle {
-  const files = prepare(session, options, true);
-  const launched = session.launcher.launch(files.wrapper, options);
-  const kill = groupKiller(launched.pid);
+/** zx keeps every chunk of output by default; hours of background output should not pile up. */
+class Discard extends Array<string | Buffer> {
+  override push(): number {
+    return 0;
+  }
+}
+
+interface Started {
+  pid: number;
+  result: Promise<BlockResult>;
+  stop(): void;
+}
+
+/** Start `. <block>` through zx; the result says how it ended. */
+function start(session: ShellSession, files: Files, options: StartOptions, saveState: boolean): Started {
   let timedOut = false;
-  const timer = options.timeoutMs
-    ? setTimeout(() => {
-        timedOut = true;
-        kill.stop();
-      }, options.timeoutMs)
-    : undefined;
-
-  const done = launched.done.then(async (rc): Promise<BlockResult> => {
-    clearTimeout(timer);
-    const pid = await launched.pid;
-    // The launcher sent SIGTERM to what the block left behind; make sure it goes.
-    kill.afterExit(pid);
-    if (rc === null) {
-      return { code: null, signal: null, timedOut, failedLine: null, failedCommand: 'the runner lost its block launcher', script: files.block };
-    }
-    let recorded: number | null = null;
-    let stateText: string | null = null;
-    try {
-      stateText = readFileSync(files.stateOut, 'utf8');
-      recorded = Number(/^# exit (\d+)/.exec(stateText)?.[1] ?? NaN);
-    } catch {
-      // No EXIT trap ran: killed outright.
-    }
-    // A failed block's state still counts: `always` blocks after it see where it got to.
-    if (stateText !== null) session.state = files.stateOut;
-    const bySignal = rc > 128 && recorded !== rc ? signalName(rc - 128) : null;
-    return { ...failureInfo(files, rc), code: bySignal ? null : rc, signal: bySignal, timedOut, script: files.block };
-  });
-  return { done, stop: () => kill.stop() };
-}
-
-/** A background block: its own bash, spawned directly; it does not change the session state. */
-export async function spawnBlock(session: ShellSession, options: StartOptions): Promise<BackgroundHandle> {
-  // zx loads only when a document has background blocks.
-  const { $ } = await import('zx/core');
-  const files = prepare(session, options, false);
-  const cmd = `. ${bashQuote(files.wrapper)}`;
+  let cancelKill: (() => void) | undefined;
+  let settled = false;
   const proc = $({
     shell: session.bash,
-    prefix: '',
+    prefix: blockPrefix(session, files, saveState),
     postfix: '',
     cwd: session.docDir,
+    // The state file is the whole environment.
     env: {},
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: its pid is the group id, and zx's abort signals the whole group.
     detached: true,
     nothrow: true,
     quiet: true,
     verbose: false,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // zx keeps every chunk by default; hours of background output should not pile up.
-    store: NO_STORE,
-  })(Object.assign([cmd], { raw: [cmd] }) as unknown as TemplateStringsArray);
-  const child = proc.child!;
-  const pid = child.pid!;
-  child.stdout!.on('data', options.onStdout);
-  child.stderr!.on('data', options.onStderr);
-  const kill = groupKiller(Promise.resolve(pid));
-  child.once('exit', () => kill.afterExit(pid));
-  const done = (proc as Promise<{ exitCode: number | null; signal: string | null }>).then(
-    (out): BlockResult => ({
-      ...failureInfo(files, out.exitCode),
-      script: files.block,
-      code: out.exitCode,
-      signal: (out.signal as NodeJS.Signals | null) ?? null,
-      timedOut: false,
-    }),
-  );
-  done.then(() => kill.clear());
-  return { pid, done, stop: () => kill.stop() };
+    // Set here, so that ZX_* variables in the runner's environment do not change how blocks run.
+    preferLocal: false,
+    store: { stdout: new Discard(), stderr: new Discard(), stdall: new Discard() },
+    timeout: options.timeoutMs ?? 0,
+    timeoutSignal: 'SIGTERM',
+    // zx calls its kill function only when the timeout fires (a stop is an abort).
+    kill: (pid: number | `${number}`, signal?: NodeJS.Signals) => {
+      timedOut = true;
+      escalate(Number(pid));
+      return killGroup(pid, signal);
+    },
+  })`. ${files.block}`;
+  const child = proc.child;
+  const pid = proc.pid ?? -1;
+  // Once SIGTERM went out: SIGKILL what is left after the grace period. If the leader has
+  // exited by then, stop waiting for pipes still held open (by a process that left the group).
+  const escalate = (pgid: number) => {
+    cancelKill ??= killGroupAfterGrace(pgid, () => {
+      if (!settled && child && (child.exitCode !== null || child.signalCode !== null)) {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }
+    });
+  };
+  child?.stdout?.on('data', options.onStdout);
+  child?.stderr?.on('data', options.onStderr);
+  // The leader exited: what it started with `&` and left running ends with it.
+  child?.once('exit', () => {
+    if (signalGroup(pid, 'SIGTERM')) escalate(pid);
+  });
+
+  const result = proc.then<BlockResult, never>((out) => {
+    settled = true;
+    if (cancelKill && !groupAlive(pid)) cancelKill();
+    const base = { script: files.block, timedOut, code: out.exitCode, signal: out.signal };
+    const error = out.cause;
+    if (error && error.name !== 'AbortError') {
+      return { ...base, failedLine: null, failedCommand: `bash could not start: ${error.message}` };
+    }
+    return { ...base, ...failureInfo(files, out.exitCode) };
+  });
+  return {
+    pid,
+    result,
+    stop() {
+      if (proc.stage !== 'running' || pid <= 0) return;
+      proc.abort();
+      escalate(pid);
+    },
+  };
 }
 
-const sink = { push: () => 0, join: () => '', length: 0 };
-const NO_STORE = { stdout: sink, stderr: sink, stdall: sink } as never;
+/** A run block: its exports and working directory become the session's state. */
+export function runBlock(session: ShellSession, options: StartOptions): BlockHandle {
+  const files = prepare(session, options);
+  const started = start(session, files, options, true);
+  const done = started.result.then((result) => {
+    // A failed block's state still counts: `always` blocks after it see where it got to.
+    if (stateComplete(files.stateOut)) session.state = files.stateOut;
+    return result;
+  });
+  return { done, stop: started.stop };
+}
+
+/** A background block: its own bash alongside the others; it does not change the session state. */
+export function spawnBlock(session: ShellSession, options: StartOptions): BackgroundHandle {
+  const files = prepare(session, options);
+  const started = start(session, files, options, false);
+  return { pid: started.pid, done: started.result, stop: started.stop };
+}
+
+function stateComplete(file: string): boolean {
+  try {
+    return readFileSync(file, 'utf8').endsWith(`${STATE_END}\n`);
+  } catch {
+    // No EXIT trap ran: killed outright.
+    return false;
+  }
+}
 
 function failureInfo(files: Files, code: number | null): Pick<BlockResult, 'failedLine' | 'failedCommand'> {
   if (code === 0) return { failedLine: null, failedCommand: null };
   try {
     const [l, ...c] = readFileSync(files.errOut, 'utf8').split('\n');
     const command = c.join('\n');
-    // The wrapper's `. block` failed: bash could not parse the block (its message says where).
+    // The `. block` itself failed: bash could not parse the block (its message says where).
     if (command.startsWith('. ') && command.includes(files.block)) return { failedLine: null, failedCommand: null };
     return { failedLine: Number(l) || null, failedCommand: command || null };
   } catch {
     // No ERR trap ran: killed, or an explicit `exit N`.
     return { failedLine: null, failedCommand: null };
   }
-}
-
-/**
- * Stops a process group: SIGTERM now, SIGKILL after a grace period if anything is left.
- * The pid may not be known yet when stop() is called.
- */
-function groupKiller(pidP: Promise<number>) {
-  let timer: NodeJS.Timeout | undefined;
-  const escalate = (pid: number) => {
-    timer ??= setTimeout(() => signalGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
-  };
-  return {
-    stop() {
-      void pidP.then((pid) => {
-        if (pid <= 0) return;
-        signalGroup(pid, 'SIGTERM');
-        escalate(pid);
-      });
-    },
-    /** The leader exited: end any stray `&` children it left (ordinary blocks only). */
-    afterExit(pid: number) {
-      if (pid <= 0) return;
-      if (groupAlive(pid)) {
-        signalGroup(pid, 'SIGTERM');
-        escalate(pid);
-      } else {
-        clearTimeout(timer);
-      }
-    },
-    clear() {
-      clearTimeout(timer);
-    },
-  };
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function signalName(n: number): NodeJS.Signals | null {
-  const entry = Object.entries(os.constants.signals).find(([, v]) => v === n);
-  return entry ? (entry[0] as NodeJS.Signals) : null;
-}
-
-function findBash(): string {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(path.delimiter)) {
-    const p = path.resolve(dir || '.', 'bash');
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // Not here.
-    }
-  }
-  throw new Error('bash not found on PATH');
 }

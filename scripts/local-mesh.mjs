@@ -1,9 +1,8 @@
 #!/usr/bin/env node
-// Thin entry: load the TypeScript, run the verb, map errors to one line and an exit code.
-import { register } from 'tsx/esm/api';
+// Thin entry: run the compiled verb (dist/, see scripts/build.mjs), map errors to one line and an exit code.
+import { load } from './build.mjs';
 
-register();
-const { main, UsageError, USAGE } = await import('./local-mesh/cli.ts');
+const { main, UsageError, USAGE } = await load('scripts/local-mesh/cli.ts');
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {

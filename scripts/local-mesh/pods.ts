@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { selects } from '../../lib/topology.ts';
 import { startDetached, waitForLog, type Proc } from './processes.ts';
 import { logPath, ROOT, type Endpoint, type Paths, type State } from './state.ts';
@@ -24,11 +25,19 @@ export function graceOf(x: Proc): number {
   return Number.isFinite(g) && g > 0 ? g : SERVER_GRACE_MS;
 }
 
+/**
+ * Our programs, the way this module runs: compiled (dist/, scripts/build.mjs; what
+ * scripts/local-mesh.mjs runs) it starts their compiled JavaScript, from source (tests) their
+ * TypeScript through tsx. dist/ mirrors the source tree, so the same relative path finds them.
+ */
+const COMPILED = import.meta.url.endsWith('.js');
+const program = (app: string) => fileURLToPath(new URL(`../../apps/${app}/main.${COMPILED ? 'js' : 'ts'}`, import.meta.url));
+
 /** Which of our programs an image runs: the image names the Dockerfile target. */
 export const PROGRAMS = {
-  server: join(ROOT, 'apps', 'server', 'main.ts'),
-  client: join(ROOT, 'apps', 'client', 'main.ts'),
-  mesh: join(ROOT, 'apps', 'mesh', 'main.ts'),
+  server: program('server'),
+  client: program('client'),
+  mesh: program('mesh'),
 } as const;
 
 export function programFor(image: string | undefined): 'server' | 'client' | undefined {
@@ -41,8 +50,9 @@ export function podName(deployment: string): string {
   return `${deployment}-${randomBytes(4).toString('hex').slice(0, 5)}`;
 }
 
-export function tsxArgs(file: string): string[] {
-  return ['--import', 'tsx', file];
+/** Node's arguments that start one of PROGRAMS. */
+export function programArgs(file: string): string[] {
+  return COMPILED ? [file] : ['--import', 'tsx', file];
 }
 
 /** A new, empty log for a process name. */
@@ -88,7 +98,7 @@ interface PodSpec {
 /** Start one server replica on a free loopback port; resolves once it listens. */
 export async function startPod(p: Paths, spec: PodSpec, record: (x: Proc) => void): Promise<Proc> {
   const env = { ...spec.env, PORT: '0', HOST: '127.0.0.1' };
-  const proc = startDetached({ name: spec.name, args: tsxArgs(PROGRAMS.server), env, log: freshLog(p, spec.name), cwd: ROOT });
+  const proc = startDetached({ name: spec.name, args: programArgs(PROGRAMS.server), env, log: freshLog(p, spec.name), cwd: ROOT });
   proc.deployment = spec.deployment;
   proc.labels = spec.labels;
   record(proc);
@@ -122,7 +132,7 @@ export async function startMeshProcess(
   const cfgFile = join(p.dir, 'mesh-config.json');
   const cfg = { services: s.services, ...(ports.port ? { listen: ports.port } : {}), ...(ports.adminPort ? { admin: ports.adminPort } : {}) };
   writeFileSync(cfgFile, JSON.stringify(cfg, null, 2) + '\n');
-  const args = [...tsxArgs(PROGRAMS.mesh), '--config', cfgFile];
+  const args = [...programArgs(PROGRAMS.mesh), '--config', cfgFile];
   const manifests = Object.values(s.applied ?? {}).map((a) => a.manifest.replace(/\n*$/, '\n'));
   if (manifests.length > 0) {
     const splitFile = join(p.dir, 'mesh-splits.yaml');

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { Workload } from '../../lib/topology.ts';
 import type { Proc } from './processes.ts';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// Compiled, this module is dist/scripts/local-mesh/state.js (scripts/build.mjs): one more up.
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', import.meta.url.endsWith('.js') ? '..' : '.');
 
 export interface Paths {
   dir: string;

@@ -4,7 +4,7 @@
 // client pod's traffic goes through its sidecar.
 
 import { manifestFiles, podEnv, readTopology, TopologyError } from '../../lib/topology.ts';
-import { envOverrides, freshLog, podName, programFor, PROGRAMS, READY_MS, servicesFor, startMeshProcess, startPod, tsxArgs } from './pods.ts';
+import { envOverrides, freshLog, podName, programFor, PROGRAMS, READY_MS, servicesFor, startMeshProcess, startPod, programArgs } from './pods.ts';
 import { isAlive, startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
 import { ensureDir, loadState, recordStarted, ROOT, saveState, type Paths, type State } from './state.ts';
 
@@ -66,7 +66,7 @@ export async function up(p: Paths, out: (line: string) => void, env: NodeJS.Proc
 
     // The client talks to the proxy but names the Service it wants, as a meshed pod would.
     const envc = { ...cenv, ...clientEnv, SERVER_ADDR: `127.0.0.1:${mesh.port}`, AUTHORITY: authority, LOG_FORMAT: 'json' };
-    const cproc = startDetached({ name: 'client', args: tsxArgs(PROGRAMS.client), env: envc, log: freshLog(p, 'client'), cwd: ROOT });
+    const cproc = startDetached({ name: 'client', args: programArgs(PROGRAMS.client), env: envc, log: freshLog(p, 'client'), cwd: ROOT });
     record(cproc);
     await waitForLog(cproc, /"byVersion"/, READY_MS);
     const overrides = Object.keys(clientEnv).length ? ` (env ${Object.entries(clientEnv).map(([k, v]) => `${k}=${v}`).join(' ')})` : '';

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bashQuote } from '../../runner/shell.ts';
+import { shellWord } from '../../runner/shell.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const RUNNER = path.join(ROOT, 'runner.mjs');
@@ -197,7 +197,7 @@ export function startOnPty(args: string[], options: { cwd: string; env?: NodeJS.
   // `script` runs the command through $SHELL -c; dash (Debian's sh, and script's choice when
   // SHELL is unset, which is how CI failed here) forks instead of exec'ing, so say exec: the
   // runner is then script's only child, whatever the shell.
-  const cmd = ['exec', ...[process.execPath, RUNNER, ...args].map(bashQuote)].join(' ');
+  const cmd = ['exec', ...[process.execPath, RUNNER, ...args].map(shellWord)].join(' ');
   const r = startRunner([], {
     ...options,
     stdin: 'pipe',
