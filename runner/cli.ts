@@ -71,7 +71,7 @@ A section says which earlier sections it needs on a line of its own under its he
 Needing a section means needing it with its subsections. --only ID first runs, in document
 order and without prompting or checking them, every section ID needs (directly or through
 those it needs) that has blocks for the target, then ID with its prompt and checks. What
-they start stays up afterwards; the runner then names the section that stops it (the first
+they start stays up afterwards, and the runner names the section that stops it (the first
 later one with an always block). An unknown id, a cycle or a need of a later section is a
 document error (exit 2). --list and --dry-run show each section's needs.
 

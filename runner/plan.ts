@@ -64,12 +64,14 @@ export function broughtUp(plan: Plan): Section[] {
 }
 
 /**
- * The section that stops what the document starts, for the "left running" hint after --only:
+ * The section that stops what the document starts, for the "stays up" hint after --only:
  * the first section after the chosen one with an `always` block (on any target: the author's
- * mark for teardown). null when the plan already includes it or the document has none.
+ * mark for teardown). null when the plan already includes it, when the document has none, or
+ * when no section in the plan needs another (it relies on no state, so it leaves none up).
  */
 export function teardownSection(plan: Plan): Section | null {
   if (!plan.only) return null;
+  if (!plan.sections.some((p) => p.broughtUp || (plan.needs.get(p.section)?.length ?? 0) > 0)) return null;
   const all = plan.document.sections;
   const last = plan.sections[plan.sections.length - 1]!.section;
   return all.slice(all.indexOf(last) + 1).find((s) => s.blocks.some((b) => b.attrs.always && b.kind === 'run')) ?? null;

@@ -156,11 +156,15 @@ describe('a run with --only', () => {
     assert.match(r.stdout, /^the demo stays up, to look at; stop it with: node runner\.mjs doc\.md --only teardown \(it runs: echo "ran teardown"\)$/m);
   });
 
-  it('the teardown section alone runs its always block and prints no hint', async () => {
+  it('the teardown section alone runs its always block; it, and a section that needs nothing, print no hint', async () => {
     const r = await runRunner(['doc.md', '--yes', '--only', 'teardown'], { cwd: t.dir });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(ran(r.stdout), ['teardown']);
     assert.doesNotMatch(r.stdout, /bringing up|stays up/);
+    const alone = await runRunner(['doc.md', '--yes', '--only', 'unrelated'], { cwd: t.dir });
+    assert.equal(alone.code, 0, alone.stderr);
+    assert.deepEqual(ran(alone.stdout), ['unrelated']);
+    assert.doesNotMatch(alone.stdout, /bringing up|stays up/);
   });
 
   it('a failure while bringing up ends the run there, puts files back, and still says how to stop', async () => {
