@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseDocument } from '../../runner/document.ts';
 import { neededFor, readNeeds } from '../../runner/needs.ts';
 import { makePlan } from '../../runner/plan.ts';
-import { fence, runRunner, tempDir, type TempDir } from './helpers.ts';
+import { fence, killAll, readPids, runRunner, startRunner, tempDir, waitForFile, waitGone, type TempDir } from './helpers.ts';
 
 const split = (w1: number, w2: number) =>
   fence('yaml {file=deploy/split.yaml}', `...\nspec:\n  backends:\n    - service: v1\n      weight: ${w1}\n    - service: v2\n      weight: ${w2}`);
@@ -175,6 +175,38 @@ describe('a run with --only', () => {
     assert.match(r.stderr, /failed in section 3\. Start at fail\.md:\d+/);
     assert.equal(t.read('deploy/split.yaml'), SPLIT);
     assert.match(r.stdout, /stop it with: node runner\.mjs fail\.md --only teardown/);
+  });
+
+  it('Ctrl-C while bringing up stops the block and the background one, puts files back, exits 130, and says how to stop', async () => {
+    const pids = path.join(t.dir, 'pids');
+    const blocking = path.join(t.dir, 'in-block');
+    t.write(
+      'int.md',
+      DOC.replace(
+        'echo "ran start"',
+        `echo "ran start"\nsleep 300 & echo $! >> ${pids}\ntouch ${blocking}\nwait`,
+      ).replace(
+        "# Start\n<!-- runner:needs setup -->\n",
+        `# Start\n<!-- runner:needs setup -->\n${fence('sh {background=true name=watch ready="watching"}', `echo watching; sleep 300 & echo $! >> ${pids}; wait`)}`,
+      ),
+    );
+    const r = startRunner(['int.md', '--yes', '--only', 'look'], { cwd: t.dir, timeoutMs: 40_000 });
+    try {
+      await waitForFile(blocking);
+      assert.match(t.read('deploy/split.yaml'), /weight: 90/, 'the brought-up stage edit was applied');
+      process.kill(r.pid, 'SIGINT');
+      const out = await r.done;
+      assert.equal(out.code, 130, out.stdout + out.stderr);
+      const started = readPids(pids);
+      assert.equal(started.length, 2, `pids: ${started}`);
+      assert.deepEqual(await waitGone(started), [], 'the interrupted block and the background block are gone');
+      assert.equal(t.read('deploy/split.yaml'), SPLIT);
+      assert.doesNotMatch(out.stdout, /^ran look$/m);
+      assert.match(out.stdout, /stop it with: node runner\.mjs int\.md --only teardown/);
+    } finally {
+      r.kill();
+      killAll(readPids(pids));
+    }
   });
 
   it('--list, --list --json and --dry-run show the needs and what --only brings up', async () => {
