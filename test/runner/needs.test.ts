@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseDocument } from '../../runner/document.ts';
 import { neededFor, readNeeds } from '../../runner/needs.ts';
 import { makePlan } from '../../runner/plan.ts';
-import { fence, killAll, readPids, runRunner, startRunner, tempDir, waitForFile, waitGone, type TempDir } from './helpers.ts';
+import { FIXTURE_SPLIT as SPLIT, fence, killAll, readPids, runRunner, startRunner, tempDir, waitForFile, waitGone, type TempDir } from './helpers.ts';
 
 const split = (w1: number, w2: number) =>
   fence('yaml {file=deploy/split.yaml}', `...\nspec:\n  backends:\n    - service: v1\n      weight: ${w1}\n    - service: v2\n      weight: ${w2}`);
@@ -36,16 +36,6 @@ const DOC = [
   fence('sh {always=true}', 'echo "ran teardown"'),
 ].join('\n');
 
-const SPLIT = `apiVersion: split.smi-spec.io/v1alpha2
-kind: TrafficSplit
-metadata:
-  name: s
-spec:
-  service: apex
-  backends:
-    - service: v1
-      weight: 100
-`;
 
 const ran = (out: string) => [...out.matchAll(/^ran (\w+)$/gm)].map((m) => m[1]);
 

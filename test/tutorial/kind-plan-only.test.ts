@@ -6,22 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { assertGolden } from './golden.ts';
 import { EXPECTED_ONLY, kindPlanOnly, ONLY, REGENERATE_ONLY } from './kind-plan-only.ts';
 
 test(`the kind plan of --only ${ONLY} matches the checked-in plan`, () => {
-  const expected = readFileSync(EXPECTED_ONLY, 'utf8');
-  const actual = kindPlanOnly();
-  if (actual !== expected) {
-    const a = actual.split('\n');
-    const e = expected.split('\n');
-    const i = a.findIndex((line, n) => line !== e[n]);
-    const at = i === -1 ? Math.min(a.length, e.length) : i;
-    assert.fail(
-      `the --only ${ONLY} kind plan changed at line ${at + 1} of kind-plan-only.expected.txt:\n` +
-        `  expected: ${JSON.stringify(e[at])}\n  actual:   ${JSON.stringify(a[at])}\n` +
-        `If the change is intended, regenerate it: ${REGENERATE_ONLY}`,
-    );
-  }
+  assertGolden(kindPlanOnly(), EXPECTED_ONLY, REGENERATE_ONLY);
 });
 
 test(`--only ${ONLY} on kind brings up cluster, images, Linkerd, SMI, servers, split, client, in that order, then the section`, () => {
