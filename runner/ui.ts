@@ -177,9 +177,9 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           }
           break;
         case 'block-start':
-          blocksStarted++;
           line(s.dim(`${where(ev.block)}${ev.always ? ' (always)' : ''}${ev.block.kind === 'background' ? ` (background: ${ev.block.name})` : ''}`));
           line(commandText(ev.block.text));
+          blocksStarted++;
           break;
         case 'block-output':
           if (ev.stream === 'stdout') {

@@ -1,5 +1,5 @@
 // A plan held still in a checked-in file: the first line that differs, and how to regenerate
-// the file when the change is intended.
+// the file when the change is intended; and the steps a plan must hold, in order.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -17,4 +17,14 @@ export function assertGolden(actual: string, expectedFile: string, regenerate: s
       `  expected: ${JSON.stringify(e[at])}\n  actual:   ${JSON.stringify(a[at])}\n` +
       `If the change is intended, regenerate it: ${regenerate}`,
   );
+}
+
+/** Each of `steps` occurs in `plan`, each at or after the one before. */
+export function assertInOrder(plan: string, steps: readonly string[], what = 'the plan'): void {
+  let from = 0;
+  for (const s of steps) {
+    const at = plan.indexOf(s, from);
+    assert.ok(at >= 0, `"${s}" is missing from ${what}, or out of order`);
+    from = at;
+  }
 }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { assertGolden } from './golden.ts';
+import { assertGolden, assertInOrder } from './golden.ts';
 import { EXPECTED_ONLY, kindPlanOnly, ONLY, REGENERATE_ONLY } from './kind-plan-only.ts';
 
 test(`the kind plan of --only ${ONLY} matches the checked-in plan`, () => {
@@ -29,12 +29,7 @@ test(`--only ${ONLY} on kind brings up cluster, images, Linkerd, SMI, servers, s
     'kubectl logs -f -n link deploy/client',
     'weight: 50',
   ];
-  let from = 0;
-  for (const s of steps) {
-    const at = plan.indexOf(s, from);
-    assert.ok(at >= 0, `"${s}" is missing from the plan, or out of order`);
-    from = at;
-  }
+  assertInOrder(plan, steps);
   const headers = plan.split('\n').filter((l) => l.startsWith('#'));
   assert.match(headers.at(-1)!, new RegExp(`#${ONLY}$`), 'the chosen section comes last, not marked as brought up');
   assert.deepEqual(

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { assertGolden } from './golden.ts';
+import { assertGolden, assertInOrder } from './golden.ts';
 import { dryRun, EXPECTED, kindPlan, REGENERATE } from './kind-plan.ts';
 
 test('the kind dry run matches the checked-in plan', () => {
@@ -37,12 +37,7 @@ test('the plan has every kind step and no local one', () => {
     'delete namespace link',
     'kind delete cluster --name linkerd-smi',
   ];
-  let from = 0;
-  for (const s of steps) {
-    const at = plan.indexOf(s, from);
-    assert.ok(at >= 0, `"${s}" is missing from the kind plan, or out of order`);
-    from = at;
-  }
+  assertInOrder(plan, steps, 'the kind plan');
 });
 
 test("the runner's human dry run prints every command of the plan, in order", () => {
