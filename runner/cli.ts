@@ -54,7 +54,8 @@ Options:
   --list                 print sections and the blocks that would run
   --dry-run              print every block that would run and the diff of each stage edit
   --json                 with --list or --dry-run: print JSON
-  --only ID              run one section (number or id) with its subsections
+  --only ID              run one section (number or id) with its subsections, after
+                         the sections it needs (see Sections below); the demo stays up
   --from ID              run from that section (number or id) to the end
   -y, --yes              never pause (also when stdin is not a TTY or CI is set)
   --pause N              wait N seconds before each section instead of prompting
@@ -65,6 +66,16 @@ Options:
                          (default 30s local, 120s kind)
   --report FILE          write an HTML report of the run (traffic over time, verdicts)
   -h, --help             this text
+
+Sections: the document's headings, each with a number and an id (its GitHub anchor).
+A section says which earlier sections it needs on a line of its own under its heading:
+  <!-- runner:needs two-server-versions the-meshed-client -->
+Needing a section means needing it with its subsections. --only ID first runs, in document
+order and without prompting or checking them, every section ID needs (directly or through
+those it needs) that has blocks for the target, then ID with its prompt and checks. What
+they start stays up afterwards, and the runner names the section that stops it (the first
+later one with an always block). An unknown id, a cycle or a need of a later section is a
+document error (exit 2). --list and --dry-run show each section's needs.
 
 At a prompt: Enter runs the section, s skips it (always blocks included), q quits.
 Ctrl-C stops the current block and every background block, runs the always blocks,

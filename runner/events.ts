@@ -27,6 +27,8 @@ export interface Failure {
 
 export type RunEvent =
   | { type: 'run-start'; file: string; target: Target; sections: number }
+  /** --only: the sections `only` needs, about to run first without a prompt (see needs.ts). */
+  | { type: 'bring-up'; only: Section; sections: Section[] }
   | { type: 'section-start'; section: Section }
   /** `alwaysBlocks`: how many always=true blocks the skip leaves unrun (cleanup the reader skipped). */
   | { type: 'section-skipped'; section: Section; reason: 'user'; alwaysBlocks: number }

@@ -8,7 +8,7 @@ import { startBackground, type BackgroundJob } from './background.ts';
 import type { Block, Section } from './document.ts';
 import { DocumentError, EXIT } from './errors.ts';
 import type { EventBus, Failure, RunStatus } from './events.ts';
-import { isActive, type Plan, type PlannedSection } from './plan.ts';
+import { broughtUp, isActive, type Plan, type PlannedSection } from './plan.ts';
 import { closeSession, createSession, runBlock as runInShell, type BlockHandle, type BlockResult } from './shell.ts';
 import { checkWritable, createStager, dryApply } from './stage-edit.ts';
 import { unifiedDiff } from './diff.ts';
@@ -75,11 +75,12 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
   };
 
   bus.emit({ type: 'run-start', file: doc.file, target: plan.target, sections: plan.sections.length });
+  announceBringUp(plan, bus);
   try {
     for (const planned of plan.sections) {
       if (interrupted()) break;
       const { section } = planned;
-      if (options.beforeSection && planned.steps.some(isActive)) {
+      if (options.beforeSection && asksFirst(planned)) {
         const choice = await untilAborted(options.beforeSection(section, options.interrupt), options.interrupt);
         if (choice === null || interrupted()) break;
         if (choice === 'quit') {
@@ -99,7 +100,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
         bus.emit({ type: 'section-end', section, status: interrupted() ? 'interrupted' : 'failed' });
         break;
       }
-      if (options.verify) {
+      if (options.verify && isChecked(planned)) {
         for (const check of options.afterSection ?? []) {
           try {
             // Ctrl-C does not wait for a check; a check that fails after that is moot.
@@ -314,6 +315,22 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
       exitCode: typeof err.exitCode === 'number' ? err.exitCode : EXIT.failed,
     };
   }
+}
+
+/** --only: say once, before they run, which sections are brought up and for which one. */
+function announceBringUp(plan: Plan, bus: EventBus): void {
+  const sections = broughtUp(plan);
+  if (plan.only && sections.length > 0) bus.emit({ type: 'bring-up', only: plan.only, sections });
+}
+
+/** The pause or prompt comes before sections the reader chose, not before what they need. */
+function asksFirst(planned: PlannedSection): boolean {
+  return !planned.broughtUp && planned.steps.some(isActive);
+}
+
+/** A brought-up section sets the stage; only the chosen section's traffic is judged. */
+function isChecked(planned: PlannedSection): boolean {
+  return !planned.broughtUp;
 }
 
 /** Exit 127 is bash's "command not found": name the command when bash did. */

@@ -150,6 +150,7 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
     for (const sig of signals) process.off(sig, onInterrupt);
     const report = await observer.close(exitCode);
     if (report) ui.report(report);
+    ui.leftRunning(plan);
   }
 }
 

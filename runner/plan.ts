@@ -4,6 +4,7 @@
 import type { Target } from './attributes.ts';
 import type { Block, Document, Section } from './document.ts';
 import { UsageError } from './errors.ts';
+import { neededFor, readNeeds, subtree, type Needs } from './needs.ts';
 
 export type StepAction = 'run' | 'background' | 'stage' | 'show' | 'skip';
 
@@ -17,12 +18,18 @@ export interface Step {
 export interface PlannedSection {
   section: Section;
   steps: Step[];
+  /** --only: run first because the chosen section needs it; not prompted for, not checked. */
+  broughtUp?: true;
 }
 
 export interface Plan {
   document: Document;
   target: Target;
   sections: PlannedSection[];
+  /** Every section's declared needs (runner:needs), checked. */
+  needs: Needs;
+  /** --only: the section chosen (its subsections follow it in `sections`). */
+  only?: Section;
 }
 
 export interface PlanOptions {
@@ -35,21 +42,39 @@ export interface PlanOptions {
 
 export function makePlan(document: Document, options: PlanOptions): Plan {
   const all = document.sections;
-  let chosen = all;
+  // Before --only is looked up: a bad declaration is refused whatever the run would pick.
+  const needs = readNeeds(document);
+  const planned = (section: Section): PlannedSection => ({ section, steps: section.blocks.map((b) => stepFor(b, options.target)) });
   if (options.only !== undefined) {
-    const i = findSection(document, options.only, '--only');
-    const depth = all[i]!.depth;
-    let end = i + 1;
-    while (end < all.length && all[end]!.depth > depth) end++;
-    chosen = all.slice(i, end);
-  } else if (options.from !== undefined) {
-    chosen = all.slice(findSection(document, options.from, '--from'));
+    const only = all[findSection(document, options.only, '--only')]!;
+    const chosen = subtree(document, only);
+    // A needed section with nothing to run on this target (kind's Prep, locally) is left out.
+    const broughtUp = neededFor(document, needs, chosen)
+      .map((section): PlannedSection => ({ ...planned(section), broughtUp: true }))
+      .filter((p) => p.steps.some(isActive));
+    return { document, target: options.target, needs, only, sections: [...broughtUp, ...chosen.map(planned)] };
   }
-  return {
-    document,
-    target: options.target,
-    sections: chosen.map((section) => ({ section, steps: section.blocks.map((b) => stepFor(b, options.target)) })),
-  };
+  const chosen = options.from !== undefined ? all.slice(findSection(document, options.from, '--from')) : all;
+  return { document, target: options.target, needs, sections: chosen.map(planned) };
+}
+
+/** --only: the sections brought up, in the order they run. */
+export function broughtUp(plan: Plan): Section[] {
+  return plan.sections.filter((p) => p.broughtUp).map((p) => p.section);
+}
+
+/**
+ * The section that stops what the document starts, for the "stays up" hint after --only:
+ * the first section after the chosen one with an `always` block (on any target: the author's
+ * mark for teardown). null when the plan already includes it, when the document has none, or
+ * when no section in the plan needs another (it relies on no state, so it leaves none up).
+ */
+export function teardownSection(plan: Plan): Section | null {
+  if (!plan.only) return null;
+  if (!plan.sections.some((p) => p.broughtUp || (plan.needs.get(p.section)?.length ?? 0) > 0)) return null;
+  const all = plan.document.sections;
+  const last = plan.sections[plan.sections.length - 1]!.section;
+  return all.slice(all.indexOf(last) + 1).find((s) => s.blocks.some((b) => b.attrs.always && b.kind === 'run')) ?? null;
 }
 
 function stepFor(block: Block, target: Target): Step {
@@ -79,6 +104,10 @@ export interface JsonSection {
   title: string;
   depth: number;
   line: number;
+  /** Ids of the sections it declares it needs (runner:needs), as written. */
+  needs: string[];
+  /** --only: run first because the chosen section needs it. */
+  broughtUp?: true;
   blocks: JsonBlock[];
 }
 
@@ -97,12 +126,14 @@ export interface JsonBlock {
 
 /** Blocks for another target are left out: on this target they do not exist. */
 export function planToJson(plan: Plan, diffs?: ReadonlyMap<Block, string>): JsonSection[] {
-  return plan.sections.map(({ section, steps }) => ({
+  return plan.sections.map(({ section, steps, broughtUp }) => ({
     number: section.number,
     id: section.id,
     title: section.title,
     depth: section.depth,
     line: section.line,
+    needs: (plan.needs.get(section) ?? []).map((n) => n.section.id),
+    ...(broughtUp ? { broughtUp } : {}),
     blocks: steps
       .filter((s) => s.reason !== 'target')
       .map(({ block }) => {

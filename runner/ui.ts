@@ -5,7 +5,7 @@ import type { Target } from './attributes.ts';
 import type { Block, Section } from './document.ts';
 import { shellWord } from './shell.ts';
 import type { Failure, RunEvent } from './events.ts';
-import { isActive, type JsonSection, type Plan } from './plan.ts';
+import { broughtUp, isActive, teardownSection, type JsonSection, type Plan, type PlannedSection } from './plan.ts';
 import { splitLabel } from '../lib/split.ts';
 import type { Summary } from '../lib/summary.ts';
 import { lastWindow, renderBars, renderLine } from './observe/live-view.ts';
@@ -54,6 +54,8 @@ export interface Ui {
   /** A stage check's one-line verdict. */
   verdict(line: string, ok: boolean): void;
   report(file: string): void;
+  /** After an --only run: what it set up stays up; say how to stop it. */
+  leftRunning(plan: Plan): void;
 }
 
 /** The live view shows the last this-many milliseconds of traffic. */
@@ -72,6 +74,9 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
   let atLineStart = true;
   let fileName = '';
   let target: Target = 'local';
+  // --only: the sections being brought up, marked as such when they start.
+  let bringingUp = new Set<Section>();
+  let blocksStarted = 0;
   // The live traffic view: lines kept at the bottom of a TTY, redrawn below whatever else is
   // written. Elsewhere (pipes, CI) it is a plain line now and then.
   const live = tty && !env.CI;
@@ -122,6 +127,20 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
 
   const where = (block: Block) => `${fileName}:${block.line}`;
 
+  /** The command that runs one section of this document on this target. */
+  const onlyCommand = (file: string, t: Target, section: Section) =>
+    ['node runner.mjs', shellWord(file), ...(t === 'local' ? [] : ['--target', t]), '--only', section.id].join(' ');
+
+  const bringUpLine = (only: Section, sections: readonly Section[]) =>
+    s.cyan(`↑ bringing up what ${only.id} needs, without prompting: ${sections.map((x) => x.id).join(', ')}`);
+
+  /** --list and --dry-run: a section's declared needs, and whether --only brings it up. */
+  const needsLine = (plan: Plan, { section, broughtUp: up }: PlannedSection, indent: string): string | null => {
+    const needs = (plan.needs.get(section) ?? []).map((n) => n.section.id);
+    const parts = [...(up ? [`brought up for ${plan.only!.id}`] : []), ...(needs.length ? [`needs ${needs.join(' ')}`] : [])];
+    return parts.length ? s.dim(`${indent}(${parts.join('; ')})`) : null;
+  };
+
   const failureLines = (f: Failure): string[] => {
     const title = f.section.number === 0 ? f.section.title : `${f.section.number}. ${f.section.title}`;
     const out = [e.red(e.bold(`✗ failed in section ${title} at ${f.where}`))];
@@ -146,15 +165,20 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           otherTarget = [];
           ranHere = false;
           if (section.number === 0) break;
-          line(s.bold(`${'#'.repeat(Math.max(1, section.depth))} ${section.number}. ${section.title}`) + s.dim(`  (${fileName}:${section.line})`));
+          const up = bringingUp.has(section) ? ', brought up' : '';
+          line(s.bold(`${'#'.repeat(Math.max(1, section.depth))} ${section.number}. ${section.title}`) + s.dim(`  (${fileName}:${section.line}${up})`));
           break;
         }
+        case 'bring-up':
+          bringingUp = new Set(ev.sections);
+          line(bringUpLine(ev.only, ev.sections));
+          break;
         case 'section-skipped':
           line(s.yellow(`↷ skipped section ${ev.section.number}. ${ev.section.title}`));
           // Skipping is a choice (say, to keep the demo running), but its cleanup should not be
           // forgotten: say what did not run and how to run it later.
           if (ev.alwaysBlocks > 0) {
-            const later = ['node runner.mjs', shellWord(fileName), ...(target === 'local' ? [] : ['--target', target]), '--only', ev.section.id].join(' ');
+            const later = onlyCommand(fileName, target, ev.section);
             line(s.dim(`  its ${ev.alwaysBlocks === 1 ? 'always block' : `${ev.alwaysBlocks} always blocks`} did not run; later: ${later}`));
           }
           break;
@@ -162,6 +186,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           ranHere = true;
           line(s.dim(`${where(ev.block)}${ev.always ? ' (always)' : ''}${ev.block.kind === 'background' ? ` (background: ${ev.block.name})` : ''}`));
           line(commandText(ev.block.text));
+          blocksStarted++;
           break;
         case 'block-output':
           if (ev.stream === 'stdout') {
@@ -257,9 +282,14 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
     list(plan) {
       const doc = plan.document;
       line(s.bold(`${doc.file}`) + s.dim(` (target ${plan.target})`));
-      for (const { section, steps } of plan.sections) {
+      const up = broughtUp(plan);
+      if (plan.only && up.length) line(bringUpLine(plan.only, up));
+      for (const planned of plan.sections) {
+        const { section, steps } = planned;
         const indent = '  '.repeat(Math.max(0, section.depth - 1));
         line(`${String(section.number).padStart(3)}  ${indent}${s.bold(section.title)}  ${s.dim(`#${section.id}`)}`);
+        const needs = needsLine(plan, planned, `     ${indent}  `);
+        if (needs) line(needs);
         for (const step of steps) {
           if (!isActive(step)) continue;
           const b = step.block;
@@ -274,9 +304,14 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
     dryRun(plan, diffs) {
       const doc = plan.document;
       line(s.bold(`${doc.file}`) + s.dim(` (target ${plan.target}, dry run: nothing is executed)`));
-      for (const { section, steps } of plan.sections) {
+      const up = broughtUp(plan);
+      if (plan.only && up.length) line(bringUpLine(plan.only, up));
+      for (const planned of plan.sections) {
+        const { section, steps } = planned;
         line();
         line(s.bold(`${'#'.repeat(Math.max(1, section.depth))} ${section.number}. ${section.title}`) + s.dim(`  #${section.id} (${doc.file}:${section.line})`));
+        const needs = needsLine(plan, planned, '  ');
+        if (needs) line(needs);
         for (const step of steps) {
           const b = step.block;
           if (step.action === 'show') continue;
@@ -340,6 +375,14 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
 
     report(file) {
       line(s.dim(`report written to ${file}`));
+    },
+
+    leftRunning(plan) {
+      const teardown = teardownSection(plan);
+      if (!teardown || blocksStarted === 0) return;
+      const runs = teardown.blocks.filter((b) => b.kind === 'run' && (b.target === null || b.target === plan.target)).map((b) => b.text.split('\n', 1)[0]);
+      const how = runs.length ? ` (it runs: ${runs.join('; ')})` : '';
+      line(s.yellow(`the demo stays up, to look at; stop it with: ${onlyCommand(plan.document.file, plan.target, teardown)}${how}`));
     },
 
     promptDone(answer) {

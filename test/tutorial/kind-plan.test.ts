@@ -6,22 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { assertGolden, assertInOrder } from './golden.ts';
 import { dryRun, EXPECTED, kindPlan, REGENERATE } from './kind-plan.ts';
 
 test('the kind dry run matches the checked-in plan', () => {
-  const expected = readFileSync(EXPECTED, 'utf8');
-  const actual = kindPlan();
-  if (actual !== expected) {
-    const a = actual.split('\n');
-    const e = expected.split('\n');
-    const i = a.findIndex((line, n) => line !== e[n]);
-    const at = i === -1 ? Math.min(a.length, e.length) : i;
-    assert.fail(
-      `the kind plan changed at line ${at + 1} of kind-plan.expected.txt:\n` +
-        `  expected: ${JSON.stringify(e[at])}\n  actual:   ${JSON.stringify(a[at])}\n` +
-        `If the change is intended, regenerate it: ${REGENERATE}`,
-    );
-  }
+  assertGolden(kindPlan(), EXPECTED, REGENERATE);
 });
 
 test('the plan has every kind step and no local one', () => {
@@ -56,12 +45,7 @@ test('the plan has every kind step and no local one', () => {
     'delete namespace link',
     'kind delete cluster --name linkerd-smi',
   ];
-  let from = 0;
-  for (const s of steps) {
-    const at = plan.indexOf(s, from);
-    assert.ok(at >= 0, `"${s}" is missing from the kind plan, or out of order`);
-    from = at;
-  }
+  assertInOrder(plan, steps, 'the kind plan');
 });
 
 test("the runner's human dry run prints every command of the plan, in order", () => {

@@ -27,6 +27,8 @@ interface PlanSection {
   id: string;
   title: string;
   depth: number;
+  /** --only: run first because the chosen section needs it. */
+  broughtUp?: boolean;
   blocks: PlanBlock[];
 }
 
@@ -44,11 +46,11 @@ export function dryRun(target: 'kind' | 'local', args: string[] = ['--json']): s
   return r.stdout;
 }
 
-function renderPlan(json: string): string {
+export function renderPlan(json: string): string {
   const sections = JSON.parse(json) as PlanSection[];
   const out: string[] = [];
   for (const s of sections) {
-    out.push(`${'#'.repeat(s.depth)} ${s.number}. ${s.title}  #${s.id}`);
+    out.push(`${'#'.repeat(s.depth)} ${s.number}. ${s.title}  #${s.id}${s.broughtUp ? '  (brought up)' : ''}`);
     // Shown-only fences (example output) are not part of what runs.
     for (const b of s.blocks.filter((x) => x.kind !== 'show')) {
       const head = b.kind === 'stage' ? `[stage -> ${b.file}]` : `[${b.kind}${b.target ? ` target=${b.target}` : ''}]`;
