@@ -22,6 +22,8 @@ export interface CliOptions {
   verifyTimeoutMs?: number;
   /** Write the HTML run report here. */
   report?: string;
+  /** Write JUnit XML results here. */
+  junit?: string;
   help: boolean;
 }
 
@@ -45,6 +47,13 @@ Fence attributes, in braces after the language:  \`\`\`sh {target=local timeout=
   skip=true              show, never run
   always=true            also run at the end of a failed or interrupted run
   allow-errors=true      the traffic checks may see errors during this block's section
+
+Traffic claims, on a line of their own in a section, checked when it ends:
+  <!-- runner:expect pinned client=direct -->    every call of the client went to one pod
+  <!-- runner:expect spread versions=v1 -->      every v1 pod got calls, none starved, no other version
+  <!-- runner:expect shares v1=95 v2=5 -->       the share of calls per version
+  <!-- runner:expect errors none -->             no failed call (or: errors from=v2 rate=2.5%)
+  keys for all: client=meshed|direct  calls=N  windows=N
   file=PATH              yaml fence: merge it into PATH (a stage edit)
 
 Options:
@@ -62,6 +71,8 @@ Options:
   --verify-timeout D     how long a check waits for the traffic to match
                          (default 30s local, 120s kind)
   --report FILE          write an HTML report of the run (traffic over time, verdicts)
+  --junit FILE           write JUnit XML: a testcase per block and per check (also when
+                         the run fails or is interrupted)
   -h, --help             this text
 
 At a prompt: Enter runs the section, s skips it (always blocks included), q quits.
@@ -96,6 +107,7 @@ export function parseCli(argv: string[]): CliOptions {
         'no-verify': { type: 'boolean' },
         'verify-timeout': { type: 'string' },
         report: { type: 'string' },
+        junit: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -126,6 +138,7 @@ export function parseCli(argv: string[]): CliOptions {
   };
   const timeoutMs = v.timeout !== undefined ? duration(v.timeout, '--timeout') : DEFAULT_TIMEOUT_MS;
   if (v.report !== undefined && v.report === '') throw new UsageError('--report needs a file name');
+  if (v.junit !== undefined && v.junit === '') throw new UsageError('--junit needs a file name');
   const options: CliOptions = {
     file: parsed.positionals[0] ?? 'tutorial.md',
     target,
@@ -143,5 +156,6 @@ export function parseCli(argv: string[]): CliOptions {
   if (pause !== undefined) options.pause = pause;
   if (v['verify-timeout'] !== undefined) options.verifyTimeoutMs = duration(v['verify-timeout'], '--verify-timeout');
   if (v.report !== undefined) options.report = v.report;
+  if (v.junit !== undefined) options.junit = v.junit;
   return options;
 }

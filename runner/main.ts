@@ -13,7 +13,10 @@ import { dryApply } from './stage-edit.ts';
 import { createUi, type Ui } from './ui.ts';
 import { DEFAULT_VERIFY_TIMEOUT_MS } from './cli.ts';
 import { createObserver } from './observe/observer.ts';
+import { documentClaims } from './observe/claims.ts';
+import { directFeedForTarget } from './observe/direct-source.ts';
 import { sourceForTarget, type TrafficSource } from './observe/traffic-source.ts';
+import { createJunit } from './junit.ts';
 
 export interface Hooks {
   /** Checks run after each section (skipped with --no-verify); see execute.ts. */
@@ -44,6 +47,8 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
     return EXIT.done;
   }
   const document = readDocument(options.file);
+  // Every claim of the document is validated before anything is listed or run.
+  const claims = documentClaims(document);
   const plan = makePlan(document, {
     target: options.target,
     ...(options.only !== undefined ? { only: options.only } : {}),
@@ -67,6 +72,8 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
   const bus = createBus();
   bus.on((e) => ui.onEvent(e));
   for (const l of hooks.listeners ?? []) bus.on(l);
+  const junit = options.junit !== undefined ? createJunit(plan, claims) : undefined;
+  if (junit) bus.on(junit.listener);
   const observer = createObserver({
     source: hooks.source ?? sourceForTarget(plan.target, document.dir),
     docDir: document.dir,
@@ -76,7 +83,10 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
     ...(options.report !== undefined ? { reportFile: options.report } : {}),
     onTraffic: (samples) => ui.traffic(samples),
     onVerdict: (line, verdict) => ui.verdict(line, verdict.ok),
+    onChecking: (what) => ui.checking(what),
     onSkip: (line) => ui.note(line),
+    claims,
+    directFeed: () => directFeedForTarget(plan.target, document.dir),
   });
   bus.on(observer.listener);
 
@@ -144,6 +154,7 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
     for (const sig of signals) process.off(sig, onInterrupt);
     const report = await observer.close(exitCode);
     if (report) ui.report(report);
+    if (junit && options.junit !== undefined) ui.results(junit.write(options.junit, observer.checks));
   }
 }
 

@@ -9,6 +9,7 @@ import { isActive, type JsonSection, type Plan } from './plan.ts';
 import { splitLabel } from '../lib/split.ts';
 import type { Summary } from '../lib/summary.ts';
 import { lastWindow, renderBars, renderLine } from './observe/live-view.ts';
+import { sectionClaims } from './observe/claims.ts';
 
 type Paint = (s: string) => string;
 
@@ -51,9 +52,13 @@ export interface Ui {
   error(message: string): void;
   /** New traffic: the live view (in place on a TTY, a plain line now and then elsewhere). */
   traffic(samples: readonly Summary[]): void;
-  /** A stage check's one-line verdict. */
+  /** A check (stage or traffic claim) starts waiting for evidence. */
+  checking(what: string): void;
+  /** A check's one-line verdict. */
   verdict(line: string, ok: boolean): void;
   report(file: string): void;
+  /** The JUnit results file was written. */
+  results(file: string): void;
 }
 
 /** The live view shows the last this-many milliseconds of traffic. */
@@ -251,6 +256,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           const more = b.kind !== 'stage' && lines.length > 1 ? s.dim(` (+${lines.length - 1} line${lines.length > 2 ? "s" : ""})`) : '';
           line(`     ${indent}  ${s.dim(`line ${String(b.line).padEnd(4)}`)} ${kindLabel(b).padEnd(10)} ${first}${more}`);
         }
+        for (const c of sectionClaims(doc.file, section)) line(`     ${indent}  ${s.dim(`line ${String(c.line).padEnd(4)}`)} ${'expect'.padEnd(10)} ${c.text}`);
       }
     },
 
@@ -274,6 +280,10 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           } else {
             line(indentText(b.text, '    '));
           }
+        }
+        for (const c of sectionClaims(doc.file, section)) {
+          line(s.dim(`  ${doc.file}:${c.line} expect (checked when the section ends, ${c.client} client)`));
+          line(`    ${c.text}`);
         }
       }
     },
@@ -317,12 +327,20 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       line(s.dim(renderLine(window(), versionsSeen)));
     },
 
+    checking(what) {
+      line(s.dim(`… ${what}`));
+    },
+
     verdict(text, ok) {
       line(ok ? s.green(`✓ ${text}`) : s.red(`✗ ${text}`));
     },
 
     report(file) {
       line(s.dim(`report written to ${file}`));
+    },
+
+    results(file) {
+      line(s.dim(`JUnit results written to ${file}`));
     },
 
     promptDone(answer) {
