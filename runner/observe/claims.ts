@@ -8,7 +8,7 @@
 // anything runs); claim-checks.ts judges them against summaries. Keys every claim takes:
 //   client=meshed|direct   whose summary lines: the meshed client (default) or the direct one
 //   calls=N                calls needed before a verdict (default per claim)
-//   windows=N              summary windows in a row needed before a verdict (default 3)
+//   windows=N              summary windows in a row needed before a verdict (default per claim)
 // `group=` is reserved for a header-routing lesson (the client tagging its summaries by call
 // group); it is refused until the summaries carry groups, so it cannot pass unchecked.
 
@@ -26,8 +26,8 @@ interface ClaimBase {
   /** How many of the section's blocks stand above it. */
   afterBlocks: number;
   client: ClientName;
-  /** Calls needed before a verdict. */
-  calls: number;
+  /** Calls needed before a verdict; null: derived from the sample size the claim needs. */
+  calls: number | null;
   /** Windows in a row needed before a verdict. */
   windows: number;
   /** The directive's arguments, normalised: how --dry-run and the results name the claim. */
@@ -62,12 +62,14 @@ export interface ErrorsClaim extends ClaimBase {
 export type Claim = PinnedClaim | SpreadClaim | SharesClaim | ErrorsClaim;
 
 /**
- * Defaults for `calls`. pinned: a client that balanced over 6 pods would put 20 calls in a
- * row on one pod with probability 6 * 6^-20, so 20 calls tell pinned from spread. The
- * others compare shares, which need more calls for a bound tight enough to mean something.
+ * Defaults. pinned: null, derived when checked from the pods there are (claim-checks.ts
+ * pinnedCalls: the fewest calls that a balancing client would put all on one pod with
+ * probability under 1/1000), and one window: the direct client has no change to converge
+ * to, and it may run only a few seconds. The others compare shares, which need more calls
+ * and a run of windows (the client settling after a change) for a bound that means something.
  */
-const DEFAULT_CALLS: Record<ClaimKind, number> = { pinned: 20, spread: 100, shares: 100, errors: 100 };
-const DEFAULT_WINDOWS = 3;
+const DEFAULT_CALLS: Record<ClaimKind, number | null> = { pinned: null, spread: 100, shares: 100, errors: 100 };
+const DEFAULT_WINDOWS: Record<ClaimKind, number> = { pinned: 1, spread: 3, shares: 3, errors: 3 };
 
 const KEYS: Record<ClaimKind, readonly string[]> = {
   pinned: [],
@@ -121,7 +123,7 @@ export function parseClaim(args: string, file: string, line: number, afterBlocks
     }
     if (!known.includes(key)) throw bad(`${kind}: unknown key ${key}= (known: ${[...known, ...(k === 'shares' ? ['VERSION'] : [])].map((x) => `${x}=`).join(', ')})`);
   }
-  const whole = (key: string, dflt: number) => {
+  const whole = <D extends number | null>(key: string, dflt: D): number | D => {
     const v = kv.get(key);
     if (v === undefined) return dflt;
     if (!/^[1-9]\d*$/.test(v)) throw bad(`${kind}: ${key}= takes a whole number >= 1, got ${JSON.stringify(v)}`);
@@ -134,7 +136,7 @@ export function parseClaim(args: string, file: string, line: number, afterBlocks
     afterBlocks,
     client: client as ClientName,
     calls: whole('calls', DEFAULT_CALLS[k]),
-    windows: whole('windows', DEFAULT_WINDOWS),
+    windows: whole('windows', DEFAULT_WINDOWS[k]),
     text: [kind, ...(none ? ['none'] : []), ...[...kv].map(([a, b]) => `${a}=${b}`)].join(' '),
   };
   switch (k) {

@@ -183,7 +183,7 @@ export function createObserver(o: ObserverOptions): Observer {
     const sum = Object.values(claim.weights).reduce((a, b) => a + b, 0);
     const expected = new Map(Object.entries(claim.weights).map(([v, w]) => [v, w / sum]));
     const label = shareLabel(expected, [...expected.keys()].sort());
-    const c = stageCheck({ label, expected, appliedAt: since, allowErrors }, claim.windows, claim.calls);
+    const c = stageCheck({ label, expected, appliedAt: since, allowErrors }, claim.windows, claim.calls ?? 100);
     const wrap = (v: StageVerdict): CheckVerdict => ({ name: 'shares', ok: v.ok, n: v.n, line: formatVerdict(v).replace(/^stage /, 'shares ') });
     return {
       feed: (s) => {
