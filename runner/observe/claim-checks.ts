@@ -159,6 +159,7 @@ function spreadCheck(claim: SpreadClaim & { calls: number }, ctx: ClaimContext):
     const n = Object.values(byVersion).reduce((a, b) => a + b, 0);
     const parts: string[] = [];
     let reason: string | undefined;
+    let stray: string | undefined;
     for (const v of claim.versions) {
       const deps = ctx.fleet.deployments.filter((d) => d.version === v);
       if (deps.length === 0) {
@@ -180,7 +181,8 @@ function spreadCheck(claim: SpreadClaim & { calls: number }, ctx: ClaimContext):
     for (const v of [...new Set([...others, ...Object.keys(byVersion).filter((x) => !named.has(x))])].sort()) {
       const c = byVersion[v] ?? 0;
       parts.push(c ? `${v} ${c} calls` : `no ${v}`);
-      if (c) reason ??= `${v} got ${c} calls, expected none`;
+      // Calls to another version come first: they are what the claim is most about.
+      if (c) reason = stray ??= `${v} got ${c} calls, expected none`;
     }
     return { n, observed: `${parts.join(', ')} (n=${n})`, ...(reason ? { reason } : {}) };
   };
