@@ -29,18 +29,21 @@ case " $* " in
 esac
 `;
 
-function line(byPod: Record<string, number>): string {
+function line(byPod: Record<string, number>, errors: Record<string, number> = {}, errorsByVersion?: Record<string, number>): string {
   const byVersion: Record<string, number> = {};
   for (const [p, n] of Object.entries(byPod)) byVersion[/^server-(v\d)-/.exec(p)![1]!] = (byVersion[/^server-(v\d)-/.exec(p)![1]!] ?? 0) + n;
   const ok = Object.values(byPod).reduce((a, b) => a + b, 0);
-  return formatSummary({ ts: '@TS@', intervalMs: 100, total: ok, ok, errors: {}, byVersion, byPod, latencyMs: { p50: 1, p99: 2 } }, 'text');
+  const nErr = Object.values(errors).reduce((a, b) => a + b, 0);
+  const s = { ts: '@TS@', intervalMs: 100, total: ok + nErr, ok, errors, byVersion, byPod, latencyMs: { p50: 1, p99: 2 } };
+  // errorsByVersion: the field another change adds to the summary; json carries it through.
+  return errorsByVersion ? JSON.stringify({ ...s, errorsByVersion }) : formatSummary(s, 'text');
 }
 
 const PINNED = line({ 'server-v2-5d8b-pqrst': 40 });
 const MESHED = line({ 'server-v1-7c9f-abcde': 14, 'server-v1-7c9f-fghij': 13, 'server-v1-7c9f-klmno': 13 });
 const SECTION = 'demo';
 
-async function runDemo(direct: string, meshed: string, junit?: string) {
+async function runDemo(direct: string, meshed: string, junit?: string, doc?: string) {
   const t = tempDir();
   try {
     const bin = path.join(t.dir, 'bin');
@@ -51,8 +54,9 @@ async function runDemo(direct: string, meshed: string, junit?: string) {
       FAKE_MESHED: t.write('meshed.txt', `${Array(60).fill(meshed).join('\n')}\n`),
       AWAIT_TIMEOUT: '20',
     });
-    const args = ['tutorial.md', '--target', 'kind', '--only', SECTION, '--yes', '--verify-timeout', '6s', ...(junit ? ['--junit', path.join(t.dir, junit)] : [])];
-    const r = startRunner(args, { cwd: ROOT, env, timeoutMs: 90_000 });
+    const file = doc === undefined ? ['tutorial.md', '--only', SECTION] : [t.write('doc.md', doc)];
+    const args = [...file, '--target', 'kind', '--yes', '--verify-timeout', '6s', ...(junit ? ['--junit', path.join(t.dir, junit)] : [])];
+    const r = startRunner(args, { cwd: doc === undefined ? ROOT : t.dir, env, timeoutMs: 90_000 });
     try {
       const out = await r.done;
       return { ...out, xml: junit ? readFileSync(path.join(t.dir, junit), 'utf8') : undefined };
@@ -126,4 +130,27 @@ test('kind: a meshed client that already reaches v2 fails spread with exit 1', {
   const r = await runDemo(PINNED, line({ 'server-v1-7c9f-abcde': 10, 'server-v1-7c9f-fghij': 10, 'server-v1-7c9f-klmno': 10, 'server-v2-5d8b-pqrst': 30 }));
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout + r.stderr, /✗ spread: FAILED, expected every pod of v1 gets calls, none starved, no v2, observed server-v1 3 of 3 pods \(33\/33\/33 %\), v2 30 calls \(n=60\): did not hold within 6 s: v2 got 30 calls, expected none/);
+});
+
+const MIXED = (errs: Record<string, number> = {}, by?: Record<string, number>) =>
+  line({ 'server-v1-7c9f-abcde': 19, 'server-v2-5d8b-pqrst': 1 }, errs, by);
+const claimDoc = (claims: string[]) => ['# Canary\n', ...claims.map((c) => `<!-- runner:expect ${c} -->\n`), '```sh {target=kind}\nkubectl get pods\n```\n'].join('\n');
+
+test('kind: shares and errors claims hold, the errors read by version when the summaries carry it', { timeout: 60_000 }, async () => {
+  const r = await runDemo(PINNED, MIXED({ UNAVAILABLE: 1 }, { v2: 1 }), undefined, claimDoc(['shares v1=95 v2=5', 'errors from=v2 rate=5%']));
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /✓ shares 95\/5: observed 95\/5 \(n=\d+\)/);
+  assert.match(r.stdout, /✓ errors: \d+ failed of \d+ calls \(4\.8%\): UNAVAILABLE=\d+, by version v2=\d+, expected failed calls only from v2 at 5\.0% ± /);
+});
+
+test('kind: false shares and errors claims fail with exit 1', { timeout: 90_000 }, async () => {
+  const shares = await runDemo(PINNED, MIXED(), undefined, claimDoc(['shares v1=50 v2=50']));
+  assert.equal(shares.code, 1, shares.stdout + shares.stderr);
+  assert.match(shares.stdout, /✗ shares 50\/50: FAILED, expected 50\/50, observed 95\/5 \(n=\d+\)/);
+  const none = await runDemo(PINNED, MIXED({ UNAVAILABLE: 1 }), undefined, claimDoc(['errors none']));
+  assert.equal(none.code, 1, none.stdout + none.stderr);
+  assert.match(none.stdout, /✗ errors: FAILED, expected no failed calls, observed 1 failed of 21 calls \(4\.8%\): UNAVAILABLE=1 \(not reported by version: only the total is checked\)/);
+  const fromV1 = await runDemo(PINNED, MIXED({ UNAVAILABLE: 1 }, { v1: 1 }), undefined, claimDoc(['errors from=v2']));
+  assert.equal(fromV1.code, 1, fromV1.stdout + fromV1.stderr);
+  assert.match(fromV1.stdout, /✗ errors: FAILED, expected failed calls only from v2, observed .*by version v1=1: 1 from v1/);
 });
