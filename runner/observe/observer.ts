@@ -176,6 +176,7 @@ export function createObserver(o: ObserverOptions): Observer {
     // Evidence already in (a direct client that has finished) is judged whole: a pass
     // must not rest on the first windows when a later one breaks the claim.
     const verdict = await decide(check, stream, o.verifyTimeoutMs, signal, true);
+    if (!verdict) return o.onSkip?.(`${claim.text} in section ${section.title} not checked: interrupted`);
     record(section, claim.line, verdict, t0);
   };
 
@@ -227,14 +228,12 @@ export function createObserver(o: ObserverOptions): Observer {
       o.minCalls ?? 100,
     );
     o.onChecking?.(`checking stage ${label} (${o.document}:${editLine ?? section.line})`);
-    const verdict = await decide(
-      { feed: (s) => stageVerdict(check.feed(s)), timeout: (ms) => stageVerdict(check.timeout(ms))! },
-      meshed,
-      o.verifyTimeoutMs,
-      signal,
-      false,
-      () => stageVerdict({ ...check.timeout(o.verifyTimeoutMs), reason: 'interrupted' })!,
-    );
+    const verdict = await decide({ feed: (s) => stageVerdict(check.feed(s)), timeout: (ms) => stageVerdict(check.timeout(ms))! }, meshed, o.verifyTimeoutMs, signal, false);
+    if (!verdict) {
+      // Cut short by Ctrl-C: nothing was decided, so it is no failure; the report shows the
+      // stage with no verdict ("not checked").
+      return o.onSkip?.(`stage ${label} in section ${section.title} not checked: interrupted`);
+    }
     stage.verdict = (verdict as CheckVerdict & { stage: StageVerdict }).stage;
     record(section, editLine ?? section.line, verdict, t0);
   };
@@ -243,13 +242,14 @@ export function createObserver(o: ObserverOptions): Observer {
     v && { name: `stage ${v.label}`, ok: v.ok, n: v.n, line: formatVerdict(v), stage: v };
 
   /**
-   * Feed a check the stream's summaries until it decides or time is up. `whole`: the
+   * Feed a check the stream's summaries until it decides or time is up (undefined: Ctrl-C
+   * came first). `whole`: the
    * summaries already in are all fed first, and a failure among them wins over a pass.
    */
-  const decide = (check: ClaimCheck, stream: Stream, timeoutMs: number, signal: AbortSignal | undefined, whole: boolean, interrupted?: () => CheckVerdict) =>
-    new Promise<CheckVerdict>((resolveVerdict) => {
+  const decide = (check: ClaimCheck, stream: Stream, timeoutMs: number, signal: AbortSignal | undefined, whole: boolean) =>
+    new Promise<CheckVerdict | undefined>((resolveVerdict) => {
       let done = false;
-      const finish = (v: CheckVerdict) => {
+      const finish = (v: CheckVerdict | undefined) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
@@ -257,8 +257,8 @@ export function createObserver(o: ObserverOptions): Observer {
         stream.waiter = undefined;
         resolveVerdict(v);
       };
-      // Ctrl-C: a waiting check gives up at once.
-      const giveUp = () => finish(interrupted?.() ?? { ...check.timeout(timeoutMs), ok: false, line: `${check.timeout(timeoutMs).name}: interrupted before a verdict` });
+      // Ctrl-C: a waiting check gives up at once, undecided.
+      const giveUp = () => finish(undefined);
       signal?.addEventListener('abort', giveUp);
       const timer = setTimeout(() => finish(check.timeout(timeoutMs)), timeoutMs);
       if (signal?.aborted) return giveUp();
