@@ -126,6 +126,11 @@ export function createJunit(plan: Plan, claims: ReadonlyMap<Section, readonly Cl
           if (!k.ok) c.failure = { message: k.line, body: k.line };
           all.push(c);
         }
+        // A section that edits a split has a stage check; one never decided is skipped.
+        const lastEdit = steps.filter((st) => st.action === 'stage').at(-1);
+        if (lastEdit && !decided.some((k) => k.name.startsWith('stage '))) {
+          all.push({ classname: sectionName(section), name: `stage ${file}:${lastEdit.block.line}`, timeMs: 0, skipped: 'stage shares not checked' });
+        }
         for (const claim of claims.get(section) ?? []) {
           const where = `${file}:${claim.line}`;
           if (decided.some((k) => k.where === where)) continue;
