@@ -47,6 +47,7 @@ Fence attributes, in braces after the language:  \`\`\`sh {target=local timeout=
   skip=true              show, never run
   always=true            also run at the end of a failed or interrupted run
   allow-errors=true      the traffic checks may see errors during this block's section
+  file=PATH              yaml fence: merge it into PATH (a stage edit)
 
 Traffic claims, on a line of their own in a section, checked when it ends:
   <!-- runner:expect pinned client=direct -->    every call of the client went to one pod
@@ -54,7 +55,6 @@ Traffic claims, on a line of their own in a section, checked when it ends:
   <!-- runner:expect shares v1=95 v2=5 -->       the share of calls per version
   <!-- runner:expect errors none -->             no failed call (or: errors from=v2 rate=2.5%)
   keys for all: client=meshed|direct  calls=N  windows=N
-  file=PATH              yaml fence: merge it into PATH (a stage edit)
 
 Options:
   --target local|kind    which blocks run (default local)
