@@ -22,6 +22,8 @@ export interface CliOptions {
   verifyTimeoutMs?: number;
   /** Write the HTML run report here. */
   report?: string;
+  /** Write JUnit XML results here. */
+  junit?: string;
   help: boolean;
 }
 
@@ -49,6 +51,13 @@ Fence attributes, in braces after the language:  \`\`\`sh {target=local timeout=
   allow-errors=true      the traffic checks may see errors during this block's section
   file=PATH              yaml fence: merge it into PATH (a stage edit)
 
+Traffic claims, on a line of their own in a section, checked when it ends:
+  <!-- runner:expect pinned client=direct -->    every call of the client went to one pod
+  <!-- runner:expect spread versions=v1 -->      every v1 pod got calls, none starved, no other version
+  <!-- runner:expect shares v1=95 v2=5 -->       the share of calls per version
+  <!-- runner:expect errors none -->             no failed call (or: errors from=v2 rate=2.5%)
+  keys for all: client=meshed|direct  calls=N  windows=N
+
 Options:
   --target local|kind    which blocks run (default local)
   --list                 print sections and the blocks that would run
@@ -65,6 +74,8 @@ Options:
   --verify-timeout D     how long a check waits for the traffic to match
                          (default 30s local, 120s kind)
   --report FILE          write an HTML report of the run (traffic over time, verdicts)
+  --junit FILE           write JUnit XML: a testcase per block and per check (also when
+                         the run fails or is interrupted)
   -h, --help             this text
 
 Sections: the document's headings, each with a number and an id (its GitHub anchor).
@@ -109,6 +120,7 @@ export function parseCli(argv: string[]): CliOptions {
         'no-verify': { type: 'boolean' },
         'verify-timeout': { type: 'string' },
         report: { type: 'string' },
+        junit: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -139,6 +151,7 @@ export function parseCli(argv: string[]): CliOptions {
   };
   const timeoutMs = v.timeout !== undefined ? duration(v.timeout, '--timeout') : DEFAULT_TIMEOUT_MS;
   if (v.report !== undefined && v.report === '') throw new UsageError('--report needs a file name');
+  if (v.junit !== undefined && v.junit === '') throw new UsageError('--junit needs a file name');
   const options: CliOptions = {
     file: parsed.positionals[0] ?? 'tutorial.md',
     target,
@@ -156,5 +169,6 @@ export function parseCli(argv: string[]): CliOptions {
   if (pause !== undefined) options.pause = pause;
   if (v['verify-timeout'] !== undefined) options.verifyTimeoutMs = duration(v['verify-timeout'], '--verify-timeout');
   if (v.report !== undefined) options.report = v.report;
+  if (v.junit !== undefined) options.junit = v.junit;
   return options;
 }

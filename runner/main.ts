@@ -14,6 +14,7 @@ import { pauseMode, readAnswer, sleep } from './pause.ts';
 import { makePlan, planToJson, type Plan } from './plan.ts';
 import { createUi, type Ui } from './ui.ts';
 import { DEFAULT_VERIFY_TIMEOUT_MS } from './cli.ts';
+import { documentClaims } from './observe/claims.ts';
 import type { TrafficSource } from './observe/traffic-source.ts';
 
 export interface Hooks {
@@ -45,6 +46,8 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
     return EXIT.done;
   }
   const document = readDocument(options.file);
+  // Every claim of the document is validated before anything is listed or run.
+  const claims = documentClaims(document);
   const plan = makePlan(document, {
     target: options.target,
     ...(options.only !== undefined ? { only: options.only } : {}),
@@ -63,16 +66,20 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
     return EXIT.done;
   }
 
-  const [{ execute, preflightStages }, { createObserver }, { sourceForTarget }] = await Promise.all([
+  const [{ execute, preflightStages }, { createObserver }, { sourceForTarget }, { directFeedForTarget }, { createJunit }] = await Promise.all([
     import('./execute.ts'),
     import('./observe/observer.ts'),
     import('./observe/traffic-source.ts'),
+    import('./observe/direct-source.ts'),
+    import('./junit.ts'),
   ]);
   preflightStages(plan);
 
   const bus = createBus();
   bus.on((e) => ui.onEvent(e));
   for (const l of hooks.listeners ?? []) bus.on(l);
+  const junit = options.junit !== undefined ? createJunit(plan, claims) : undefined;
+  if (junit) bus.on(junit.listener);
   const observer = createObserver({
     source: hooks.source ?? sourceForTarget(plan.target, document.dir),
     docDir: document.dir,
@@ -82,7 +89,10 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
     ...(options.report !== undefined ? { reportFile: options.report } : {}),
     onTraffic: (samples) => ui.traffic(samples),
     onVerdict: (line, verdict) => ui.verdict(line, verdict.ok),
+    onChecking: (what) => ui.checking(what),
     onSkip: (line) => ui.note(line),
+    claims,
+    directFeed: () => directFeedForTarget(plan.target, document.dir),
   });
   bus.on(observer.listener);
 
@@ -150,6 +160,7 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
     for (const sig of signals) process.off(sig, onInterrupt);
     const report = await observer.close(exitCode);
     if (report) ui.report(report);
+    if (junit && options.junit !== undefined) ui.results(junit.write(options.junit, observer.checks));
     ui.leftRunning(plan);
   }
 }

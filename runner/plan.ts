@@ -5,6 +5,7 @@ import type { Target } from './attributes.ts';
 import type { Block, Document, Section } from './document.ts';
 import { UsageError } from './errors.ts';
 import { neededFor, readNeeds, subtree, type Needs } from './needs.ts';
+import { sectionClaims, type Claim } from './observe/claims.ts';
 
 export type StepAction = 'run' | 'background' | 'stage' | 'show' | 'skip';
 
@@ -109,7 +110,12 @@ export interface JsonSection {
   /** --only: run first because the chosen section needs it. */
   broughtUp?: true;
   blocks: JsonBlock[];
+  /** The section's traffic claims (`<!-- runner:expect ... -->`), checked when it ends. */
+  claims: JsonClaim[];
 }
+
+/** A claim's parsed fields; `text` is the normalised directive, `line` where it stands. */
+export type JsonClaim = Claim;
 
 export interface JsonBlock {
   line: number;
@@ -151,5 +157,6 @@ export function planToJson(plan: Plan, diffs?: ReadonlyMap<Block, string>): Json
         if (diff !== undefined) out.diff = diff;
         return out;
       }),
+    claims: sectionClaims(plan.document.file, section),
   }));
 }

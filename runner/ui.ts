@@ -9,6 +9,7 @@ import { broughtUp, isActive, teardownSection, type JsonSection, type Plan, type
 import { splitLabel } from '../lib/split.ts';
 import type { Summary } from '../lib/summary.ts';
 import { lastWindow, renderBars, renderLine } from './observe/live-view.ts';
+import { sectionClaims } from './observe/claims.ts';
 
 type Paint = (s: string) => string;
 
@@ -51,11 +52,15 @@ export interface Ui {
   error(message: string): void;
   /** New traffic: the live view (in place on a TTY, a plain line now and then elsewhere). */
   traffic(samples: readonly Summary[]): void;
-  /** A stage check's one-line verdict. */
+  /** A check (stage or traffic claim) starts waiting for evidence. */
+  checking(what: string): void;
+  /** A check's one-line verdict. */
   verdict(line: string, ok: boolean): void;
   report(file: string): void;
   /** After an --only run: what it set up stays up; say how to stop it. */
   leftRunning(plan: Plan): void;
+  /** The JUnit results file was written. */
+  results(file: string): void;
 }
 
 /** The live view shows the last this-many milliseconds of traffic. */
@@ -298,6 +303,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           const more = b.kind !== 'stage' && lines.length > 1 ? s.dim(` (+${lines.length - 1} line${lines.length > 2 ? "s" : ""})`) : '';
           line(`     ${indent}  ${s.dim(`line ${String(b.line).padEnd(4)}`)} ${kindLabel(b).padEnd(10)} ${first}${more}`);
         }
+        for (const c of sectionClaims(doc.file, section)) line(`     ${indent}  ${s.dim(`line ${String(c.line).padEnd(4)}`)} ${'expect'.padEnd(10)} ${c.text}`);
       }
     },
 
@@ -326,6 +332,10 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           } else {
             line(indentText(b.text, '    '));
           }
+        }
+        for (const c of sectionClaims(doc.file, section)) {
+          line(s.dim(`  ${doc.file}:${c.line} expect (checked when the section ends, ${c.client} client)`));
+          line(`    ${c.text}`);
         }
       }
     },
@@ -369,6 +379,10 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       line(s.dim(renderLine(window(), versionsSeen)));
     },
 
+    checking(what) {
+      line(s.dim(`… ${what}`));
+    },
+
     verdict(text, ok) {
       line(ok ? s.green(`✓ ${text}`) : s.red(`✗ ${text}`));
     },
@@ -383,6 +397,10 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       const runs = teardown.blocks.filter((b) => b.kind === 'run' && (b.target === null || b.target === plan.target)).map((b) => b.text.split('\n', 1)[0]);
       const how = runs.length ? ` (it runs: ${runs.join('; ')})` : '';
       line(s.yellow(`the demo stays up, to look at; stop it with: ${onlyCommand(plan.document.file, plan.target, teardown)}${how}`));
+    },
+
+    results(file) {
+      line(s.dim(`JUnit results written to ${file}`));
     },
 
     promptDone(answer) {

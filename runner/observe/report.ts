@@ -1,6 +1,7 @@
 // The run report: one self-contained HTML file (inline SVG and CSS, no scripts, no external
 // assets) with the share per version over time, stage changes marked, errors and p99 over
-// time, each stage's verdict, and the run's metadata. Pure: a record in, a string out.
+// time, each stage's verdict, a row per check (stage and traffic claims) with its verdict
+// line, and the run's metadata. Pure: a record in, a string out.
 
 import { errorCount, type Summary } from '../../lib/summary.ts';
 import type { StageVerdict } from './stage-check.ts';
@@ -12,6 +13,18 @@ export interface ReportStage {
   verdict?: StageVerdict;
 }
 
+/** A decided check: a stage's shares or a traffic claim (pinned, spread, shares, errors). */
+export interface ReportCheck {
+  section: string;
+  /** e.g. "pinned", "stage 95/5" */
+  name: string;
+  /** FILE:LINE of the claim or the stage edit */
+  where: string;
+  ok: boolean;
+  /** the verdict line the run printed */
+  line: string;
+}
+
 export interface RunRecord {
   document: string;
   target: string;
@@ -20,6 +33,7 @@ export interface RunRecord {
   exitCode: number;
   samples: Summary[];
   stages: ReportStage[];
+  checks?: readonly ReportCheck[];
 }
 
 const COLORS = ['#2563eb', '#f97316', '#16a34a', '#9333ea', '#dc2626', '#0891b2'];
@@ -110,6 +124,15 @@ function verdicts(rec: RunRecord): string {
   return `<table id="verdicts"><thead><tr><th>section</th><th>expected</th><th>observed</th><th>n</th><th>converged</th><th>errors</th><th>verdict</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+function checkRows(rec: RunRecord): string {
+  const checks = rec.checks ?? [];
+  if (checks.length === 0) return '<p>No check was decided in this run.</p>';
+  const rows = checks.map(
+    (c) => `<tr class="${c.ok ? 'pass' : 'fail'}"><td>${esc(c.section)}</td><td class="check-name">${esc(c.name)}</td><td>${esc(c.where)}</td><td>${c.ok ? '✓' : '✗'} ${esc(c.line)}</td></tr>`,
+  );
+  return `<table id="checks"><thead><tr><th>section</th><th>check</th><th>declared at</th><th>verdict</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
 export function renderReport(rec: RunRecord): string {
   const versions = versionsOf(rec.samples);
   const a = axis(rec);
@@ -143,6 +166,8 @@ ${shareChart(rec, versions, a)}
 ${errorLatencyChart(rec, a)}
 <h2>Stages</h2>
 ${verdicts(rec)}
+<h2>Checks</h2>
+${checkRows(rec)}
 </body></html>
 `;
 }

@@ -2,12 +2,19 @@
 // in a fresh copy of the project (a git repository of its own, so the run cannot disturb the
 // working tree other tests read, and so `git status` can show it leaves nothing behind).
 // The traffic is judged here independently of the runner's own checks: from the client's log
-// and the history of applies that local-mesh keeps.
+// and the history of applies that local-mesh keeps. The run's own verdicts (the tutorial's
+// pinned and spread claims, each stage) and its JUnit file are checked too; the file is
+// written in a temp folder and, when TUTORIAL_JUNIT names a path (.ci/run does), kept there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { readDocument } from '../../runner/document.ts';
+import { documentClaims } from '../../runner/observe/claims.ts';
+import { makePlan } from '../../runner/plan.ts';
 import { checkShares, expectedByVersion } from '../../lib/shares.ts';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import { manifestFiles, readTopology, versionsByService } from '../../lib/topology.ts';
@@ -17,8 +24,10 @@ import { copyEnv, copyProject } from './copy-project.ts';
 
 test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 }, async () => {
   const dir = copyProject('local-walk-');
+  const results = mkdtempSync(path.join(os.tmpdir(), 'local-walk-junit-'));
+  const junit = path.join(results, 'tutorial-walk.xml');
   try {
-    const child = spawn(process.execPath, ['runner.mjs', '--yes'], { cwd: dir, env: copyEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['runner.mjs', '--yes', '--junit', junit], { cwd: dir, env: copyEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -26,6 +35,27 @@ test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     clearTimeout(timer);
     assert.equal(code, 0, out.slice(-4000));
+    if (process.env.TUTORIAL_JUNIT) {
+      mkdirSync(path.dirname(process.env.TUTORIAL_JUNIT), { recursive: true });
+      copyFileSync(junit, process.env.TUTORIAL_JUNIT);
+    }
+
+    // The tutorial's claims, as the run judged them.
+    assert.match(out, /✓ pinned: \d+ calls, all on server-v[12]-\w+ \(1 of 6 pods\)/);
+    assert.match(out, /✓ spread: server-v1 3 of 3 pods \(\d+\/\d+\/\d+ %\), no v2 \(n=\d+\)/);
+    // Its JUnit file: a testcase for every block of the plan (the kind ones skipped) and every check.
+    const doc = readDocument(path.join(dir, 'tutorial.md'));
+    const plan = makePlan(doc, { target: 'local' });
+    const steps = plan.sections.flatMap((p) => p.steps).filter((st) => st.action !== 'show');
+    const claimCount = [...documentClaims(doc).values()].flat().length;
+    const stageSections = plan.sections.filter((p) => p.steps.some((st) => st.action === 'stage')).length;
+    const suite = new XMLParser({ ignoreAttributes: false, isArray: (n) => n === 'testcase' }).parse(readFileSync(junit, 'utf8')).testsuites.testsuite;
+    const cases = suite.testcase as Array<Record<string, unknown>>;
+    assert.equal(cases.length, steps.length + claimCount + stageSections);
+    assert.equal(Number(suite['@_failures']), 0);
+    assert.equal(cases.filter((c) => c.skipped !== undefined).length, steps.filter((st) => st.action === 'skip').length);
+    const checks = cases.filter((c) => /^(pinned|spread|stage \S+) tutorial\.md:\d+$/.test(String(c['@_name'])));
+    assert.equal(checks.length, claimCount + stageSections);
 
     const state = path.join(dir, '.local-mesh');
     const history = readHistory(paths({ LOCAL_MESH_DIR: state }));
@@ -64,5 +94,6 @@ test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 
     assert.equal(execFileSync('git', ['status', '--porcelain'], { cwd: dir, encoding: 'utf8' }), '', 'the run leaves the tree as it found it');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(results, { recursive: true, force: true });
   }
 });

@@ -65,3 +65,17 @@ test('headless Chromium renders the charts and the stage labels', { skip: chromi
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the report has a row per check with its verdict line, escaped', () => {
+  const html = renderReport({
+    ...record(),
+    checks: [
+      { section: 'Before the mesh', name: 'pinned', where: 'tutorial.md:257', ok: true, line: 'pinned: 47 calls, all on server-v1-64cb7 (1 of 6 pods)' },
+      { section: 'The meshed <client>', name: 'spread', where: 'tutorial.md:304', ok: false, line: 'spread: FAILED, expected every pod of v1 gets calls & no v2' },
+    ],
+  });
+  const table = /<table id="checks">.*?<\/table>/s.exec(html)?.[0] ?? '';
+  assert.match(table, /<tr class="pass"><td>Before the mesh<\/td><td class="check-name">pinned<\/td><td>tutorial\.md:257<\/td><td>✓ pinned: 47 calls, all on server-v1-64cb7 \(1 of 6 pods\)<\/td><\/tr>/);
+  assert.match(table, /<tr class="fail"><td>The meshed &#60;client&#62;<\/td><td class="check-name">spread<\/td><td>tutorial\.md:304<\/td><td>✗ spread: FAILED, expected every pod of v1 gets calls &#38; no v2<\/td><\/tr>/);
+  assert.match(renderReport(record()), /No check was decided in this run\./);
+});
