@@ -19,6 +19,7 @@ import { ROOT, startRunner, tempDir, testEnv } from '../runner/helpers.ts';
 
 const FAKE_KUBECTL = `#!/usr/bin/env bash
 # Stands in for kubectl: "logs" replays a feed with fresh timestamps; the rest succeed.
+[ "$1" = version ] && { echo 'Client Version: v1.35.0'; exit 0; }
 [ "$1" = logs ] || exit 0
 feed="$FAKE_MESHED"
 case " $* " in *client-direct*) feed="$FAKE_DIRECT" ;; esac
@@ -28,6 +29,14 @@ case " $* " in
   *) n=$(( $(cat "$feed.count" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$feed.count"; head -n "$n" "$feed" | stamp ;;
 esac
 `;
+
+/** The other tools the kind track calls: each answers its version question and succeeds. */
+const STAND_INS: Record<string, string> = {
+  kind: `#!/bin/sh\n[ "$1" = version ] && echo 'kind v0.33.0 go1.24.0 linux/amd64'\nexit 0\n`,
+  docker: `#!/bin/sh\ncase "$*" in *CgroupVersion*) echo 2 ;; esac\nexit 0\n`,
+  curl: `#!/bin/sh\n[ "$1" = --version ] && echo 'curl 8.0.0'\nexit 0\n`,
+  linkerd: '#!/bin/sh\nexit 0\n',
+};
 
 function line(byPod: Record<string, number>, errors: Record<string, number> = {}, errorsByVersion?: Record<string, number>): string {
   const byVersion: Record<string, number> = {};
@@ -47,7 +56,10 @@ async function runDemo(direct: string, meshed: string, junit?: string, doc?: str
   const t = tempDir();
   try {
     const bin = path.join(t.dir, 'bin');
-    for (const tool of ['kubectl', 'linkerd', 'kind', 'docker']) chmodSync(t.write(`bin/${tool}`, tool === 'kubectl' ? FAKE_KUBECTL : '#!/bin/sh\nexit 0\n'), 0o755);
+    // --only brings up Prep first: every tool it calls is a stand-in, curl included, so no
+    // block reaches for the network.
+    const tools: Record<string, string> = { kubectl: FAKE_KUBECTL, ...STAND_INS };
+    for (const [tool, script] of Object.entries(tools)) chmodSync(t.write(`bin/${tool}`, script), 0o755);
     const env = testEnv({
       PATH: `${bin}:${process.env.PATH}`,
       FAKE_DIRECT: t.write('direct.txt', `${Array(60).fill(direct).join('\n')}\n`),
