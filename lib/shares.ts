@@ -3,12 +3,23 @@
 
 import { percentLabel, shares, type Split } from './split.ts';
 
+/**
+ * A split names a backend that no Service maps to a version: the traffic cannot be compared
+ * with it. The one expected reason a share check cannot be made; anything else is a bug.
+ */
+export class UnmappedBackendError extends Error {
+  override name = 'UnmappedBackendError';
+  constructor(readonly service: string) {
+    super(`backend ${service} reaches no server version`);
+  }
+}
+
 /** Expected share per version: a backend's weight is spread over the versions its Service reaches. */
 export function expectedByVersion(split: Pick<Split, 'backends'>, versionsOf: ReadonlyMap<string, string[]>): Map<string, number> {
   const res = new Map<string, number>();
   for (const [service, share] of shares(split)) {
     const versions = versionsOf.get(service);
-    if (!versions || versions.length === 0) throw new Error(`backend ${service} reaches no server version`);
+    if (!versions || versions.length === 0) throw new UnmappedBackendError(service);
     for (const v of versions) res.set(v, (res.get(v) ?? 0) + share / versions.length);
   }
   return res;

@@ -25,3 +25,12 @@ export class DocumentError extends UsageError {
     super(`${file}:${line}: ${detail}`);
   }
 }
+
+/**
+ * A check after a section decided against the run (a stage's traffic, a claim): the run
+ * fails with its message and exit code. Any other error a check throws is a bug in it.
+ */
+export class CheckFailed extends Error {
+  override name = 'CheckFailed';
+  readonly exitCode: number = EXIT.failed;
+}

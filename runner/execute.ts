@@ -6,7 +6,7 @@
 import type { Split } from '../lib/split.ts';
 import { startBackground, type BackgroundJob } from './background.ts';
 import type { Block, Section } from './document.ts';
-import { DocumentError, EXIT } from './errors.ts';
+import { CheckFailed, DocumentError, EXIT } from './errors.ts';
 import type { EventBus, Failure, RunStatus } from './events.ts';
 import { broughtUp, isActive, type Plan, type PlannedSection } from './plan.ts';
 import { closeSession, createSession, runBlock as runInShell, type BlockHandle, type BlockResult } from './shell.ts';
@@ -14,8 +14,8 @@ import { checkWritable, createStager, dryApply } from './stage-edit.ts';
 import { unifiedDiff } from './diff.ts';
 
 /**
- * Runs after a section finished well, with the splits its stage edits applied. Throw to fail
- * the run: the error's message is reported, its `exitCode` (default 1) becomes the run's.
+ * Runs after a section finished well, with the splits its stage edits applied. Throw a
+ * CheckFailed to fail the run: its message is reported, its `exitCode` becomes the run's.
  */
 export type AfterSection = (section: Section, appliedSplits: Split[], signal: AbortSignal) => Promise<void>;
 
@@ -109,8 +109,10 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
             await untilAborted(checking, options.interrupt);
             if (interrupted()) break;
           } catch (e) {
-            const err = e as Error & { exitCode?: number };
-            fail(checkFailure(section, err));
+            // Only a decided check fails the run as a failure; anything else is a bug in the
+            // check and propagates (after cleanup) as one.
+            if (!(e instanceof CheckFailed)) throw e;
+            fail(checkFailure(section, e));
             break;
           }
         }
@@ -118,6 +120,10 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
       bus.emit({ type: 'section-end', section, status: status === 'done' ? 'done' : 'failed' });
       if (status !== 'done') break;
     }
+  } catch (e) {
+    // A bug: clean up as after a failure (always blocks too), then let it out.
+    status = 'failed';
+    throw e;
   } finally {
     if (interrupted()) status = 'interrupted';
     await cleanup();
@@ -308,12 +314,8 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     };
   }
 
-  function checkFailure(section: Section, err: Error & { exitCode?: number }): Failure {
-    return {
-      ...blankFailure(section, null),
-      message: err.message,
-      exitCode: typeof err.exitCode === 'number' ? err.exitCode : EXIT.failed,
-    };
+  function checkFailure(section: Section, err: CheckFailed): Failure {
+    return { ...blankFailure(section, null), message: err.message, exitCode: err.exitCode };
   }
 }
 

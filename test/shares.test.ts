@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { binomialBound, checkShares, expectedByVersion, shareLabel } from '../lib/shares.ts';
+import { binomialBound, checkShares, expectedByVersion, shareLabel, UnmappedBackendError } from '../lib/shares.ts';
 
 const versionsOf = new Map([['server-v1', ['v1']], ['server-v2', ['v2']], ['server', ['v1', 'v2']]]);
 
@@ -9,7 +9,7 @@ test('expected shares follow weights, through the versions each service reaches'
   assert.deepEqual([...e], [['v1', 0.95], ['v2', 0.05]]);
   const apex = expectedByVersion({ backends: [{ service: 'server', weight: 1 }] }, versionsOf);
   assert.deepEqual([...apex], [['v1', 0.5], ['v2', 0.5]]);
-  assert.throws(() => expectedByVersion({ backends: [{ service: 'nope', weight: 1 }] }, versionsOf), /nope reaches no server version/);
+  assert.throws(() => expectedByVersion({ backends: [{ service: 'nope', weight: 1 }] }, versionsOf), (e: unknown) => e instanceof UnmappedBackendError && e.service === 'nope' && /nope reaches no server version/.test(e.message));
 });
 
 test('0 and 1 are exact; other shares get a binomial bound', () => {

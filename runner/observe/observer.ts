@@ -5,12 +5,13 @@
 
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { expectedByVersion, shareLabel } from '../../lib/shares.ts';
+import { expectedByVersion, shareLabel, UnmappedBackendError } from '../../lib/shares.ts';
 import { splitLabel, type Split } from '../../lib/split.ts';
 import type { Summary } from '../../lib/summary.ts';
 import { readTopology, versionsByService, type Topology } from '../../lib/topology.ts';
 import { ROOT } from '../../scripts/local-mesh/state.ts';
 import type { Section } from '../document.ts';
+import { CheckFailed } from '../errors.ts';
 import type { RunEvent } from '../events.ts';
 import { claimCheck, fleetOf, type CheckVerdict, type ClaimCheck } from './claim-checks.ts';
 import type { Claim, SharesClaim } from './claims.ts';
@@ -62,10 +63,6 @@ export interface Observer {
 interface Stream {
   samples: Summary[];
   waiter?: ((s: Summary) => void) | undefined;
-}
-
-export class StageCheckFailed extends Error {
-  exitCode = 1;
 }
 
 /** Every manifest under `<dir>/deploy`, or the project's own when the document has none. */
@@ -161,13 +158,13 @@ export function createObserver(o: ObserverOptions): Observer {
   const record = (section: Section, line: number, verdict: CheckVerdict, t0: number) => {
     checks.push({ section: section.title, name: verdict.name, where: `${o.document}:${line}`, ok: verdict.ok, line: verdict.line, durationMs: Date.now() - t0 });
     o.onVerdict?.(verdict.line, verdict);
-    if (!verdict.ok) throw new StageCheckFailed(verdict.line);
+    if (!verdict.ok) throw new CheckFailed(verdict.line);
   };
 
   const checkClaim = async (section: Section, claim: Claim, errorsExpected: boolean, signal?: AbortSignal) => {
     const t0 = Date.now();
     const stream = claim.client === 'direct' ? direct?.stream : meshed;
-    if (!stream) throw new StageCheckFailed(`${claim.kind}: no feed of the direct client's lines on this target`);
+    if (!stream) throw new CheckFailed(`${claim.kind}: no feed of the direct client's lines on this target`);
     topology ??= deployTopology(o.docDir);
     const since = appliedAt ?? editedAt ?? sectionAt;
     const allowErrors = errorsExpected || section.blocks.some((b) => b.attrs.allowErrors === true);
@@ -204,9 +201,11 @@ export function createObserver(o: ObserverOptions): Observer {
     try {
       expected = expectedByVersion(split, versions);
     } catch (e) {
+      // Only a backend with no version means "cannot check"; any other error is a bug.
+      if (!(e instanceof UnmappedBackendError)) throw e;
       // Backends no Service in deploy/ maps to a version: there is nothing to compare the
       // client's counts with. Say so rather than fail or pass in silence.
-      o.onSkip?.(`stage ${splitLabel(split)} in section ${section.title} not checked: ${(e as Error).message} in deploy/`);
+      o.onSkip?.(`stage ${splitLabel(split)} in section ${section.title} not checked: ${e.message} in deploy/`);
       return;
     }
     // Labelled by version (v1/v2), the way the client reports traffic, whatever the backends;

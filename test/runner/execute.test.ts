@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Split } from '../../lib/split.ts';
 import { parseDocument, type Section } from '../../runner/document.ts';
+import { CheckFailed } from '../../runner/errors.ts';
 import { createBus, type RunEvent } from '../../runner/events.ts';
 import { execute, type AfterSection } from '../../runner/execute.ts';
 import { makePlan } from '../../runner/plan.ts';
@@ -120,7 +121,7 @@ describe('execute', () => {
 
   it('a check that throws fails the run with its message and exitCode; always blocks still run', async () => {
     const failing: AfterSection = async (section: Section) => {
-      if (section.id === 'shift') throw Object.assign(new Error('v2 got 0% of calls, expected 20% ± 10'), { exitCode: 1 });
+      if (section.id === 'shift') throw new CheckFailed('v2 got 0% of calls, expected 20% ± 10');
     };
     const { result, events, output } = await run([failing]);
     assert.equal(result.status, 'failed');
@@ -133,6 +134,23 @@ describe('execute', () => {
     const end = events.at(-1) as Extract<RunEvent, { type: 'run-end' }>;
     assert.equal(end.type, 'run-end');
     assert.equal(end.exitCode, 1);
+    assert.equal(t.read('split.yaml'), SPLIT);
+  });
+
+  it('a check with a bug (not a CheckFailed) is no check failure: it propagates after cleanup', async () => {
+    const buggy: AfterSection = async () => {
+      (undefined as unknown as { backends: [] }).backends;
+    };
+    const events: RunEvent[] = [];
+    const bus = createBus();
+    bus.on((e) => events.push(e));
+    const doc = parseDocument(t.read('doc.md'), 'doc.md', t.dir);
+    await assert.rejects(
+      execute({ plan: makePlan(doc, { target: 'local' }), bus, timeoutMs: 30_000, keepChanges: false, verify: true, afterSection: [buggy], interrupt: new AbortController().signal }),
+      TypeError,
+    );
+    const output = events.map((e) => (e.type === 'block-output' ? e.chunk.toString() : '')).join('');
+    assert.match(output, /cleanup-ran/);
     assert.equal(t.read('split.yaml'), SPLIT);
   });
 
