@@ -1,7 +1,8 @@
-// What a run reports. Execute emits these and prints nothing; the UI, and later the
-// traffic observer, subscribe.
+// What a run reports. Execute and the traffic observer emit these and print nothing; the
+// UI, the observer and the JUnit results subscribe.
 
 import type { Split } from '../lib/split.ts';
+import type { Summary } from '../lib/summary.ts';
 import type { Target } from './attributes.ts';
 import type { Block, Section } from './document.ts';
 import type { BlockResult } from './shell.ts';
@@ -45,6 +46,14 @@ export type RunEvent =
   | { type: 'background-output'; name: string; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'background-stopped'; name: string; code: number | null; signal: NodeJS.Signals | null; expected: boolean }
   | { type: 'files-restored'; files: string[]; failed: string[] }
+  /** The observer: a new summary of the client's traffic; `samples` is everything seen so far. */
+  | { type: 'traffic'; samples: readonly Summary[] }
+  /** The observer: a check (stage or claim) starts waiting for evidence. */
+  | { type: 'check-started'; what: string }
+  /** The observer: a check was decided; `line` is its one-line verdict. */
+  | { type: 'check-decided'; name: string; ok: boolean; line: string }
+  /** The observer: a check that could not be made or was cut short, and why. */
+  | { type: 'check-skipped'; line: string }
   | { type: 'run-end'; status: RunStatus; exitCode: number; failure: Failure | null; durationMs: number };
 
 export type Listener = (event: RunEvent) => void;

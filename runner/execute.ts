@@ -3,7 +3,6 @@
 // interrupt, a quit at a prompt) the same cleanup runs: background blocks stopped, the
 // `always` blocks not yet run are run, edited files restored, temp files removed.
 
-import type { Split } from '../lib/split.ts';
 import { startBackground, type BackgroundJob } from './background.ts';
 import type { Block, Section } from './document.ts';
 import { CheckFailed, DocumentError, EXIT } from './errors.ts';
@@ -14,10 +13,10 @@ import { checkWritable, createStager, dryApply } from './stage-edit.ts';
 import { unifiedDiff } from './diff.ts';
 
 /**
- * Runs after a section finished well, with the splits its stage edits applied. Throw a
+ * Runs after a section finished well (what it applied came as stage-applied events). Throw a
  * CheckFailed to fail the run: its message is reported, its `exitCode` becomes the run's.
  */
-export type AfterSection = (section: Section, appliedSplits: Split[], signal: AbortSignal) => Promise<void>;
+export type AfterSection = (section: Section, signal: AbortSignal) => Promise<void>;
 
 export type SectionChoice = 'run' | 'skip' | 'quit';
 
@@ -95,7 +94,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
         }
       }
       bus.emit({ type: 'section-start', section });
-      const splits = await runSection(planned);
+      await runSection(planned);
       if (status !== 'done' || interrupted()) {
         bus.emit({ type: 'section-end', section, status: interrupted() ? 'interrupted' : 'failed' });
         break;
@@ -104,7 +103,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
         for (const check of options.afterSection ?? []) {
           try {
             // Ctrl-C does not wait for a check; a check that fails after that is moot.
-            const checking = check(section, splits, options.interrupt);
+            const checking = check(section, options.interrupt);
             checking.catch(() => {});
             await untilAborted(checking, options.interrupt);
             if (interrupted()) break;
@@ -133,8 +132,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
   bus.emit({ type: 'run-end', status, exitCode, failure, durationMs: Date.now() - started });
   return { status, exitCode, failure };
 
-  async function runSection({ section, steps }: PlannedSection): Promise<Split[]> {
-    const splits: Split[] = [];
+  async function runSection({ section, steps }: PlannedSection): Promise<void> {
     for (const step of steps) {
       if (interrupted() || status !== 'done') break;
       const { block } = step;
@@ -162,7 +160,6 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
             diff: unifiedDiff(edit.file, edit.before, edit.after),
             ...(edit.split ? { split: edit.split } : {}),
           });
-          if (edit.split) splits.push(edit.split);
           break;
         }
         case 'run': {
@@ -177,7 +174,6 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
         }
       }
     }
-    return splits;
   }
 
   async function runBlock(section: Section, block: Block, always: boolean, stopOn: AbortSignal): Promise<Failure | null> {

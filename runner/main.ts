@@ -8,28 +8,18 @@ import { readDocument, type Block, type Section } from './document.ts';
 import { parseCli, HELP } from './cli.ts';
 import { unifiedDiff } from './diff.ts';
 import { EXIT, UsageError } from './errors.ts';
-import { createBus, type Listener } from './events.ts';
-import type { AfterSection, SectionChoice } from './execute.ts';
+import { createBus } from './events.ts';
+import type { SectionChoice } from './execute.ts';
 import { pauseMode, readAnswer, sleep } from './pause.ts';
 import { makePlan, planToJson, type Plan } from './plan.ts';
 import { createUi, type Ui } from './ui.ts';
 import { DEFAULT_VERIFY_TIMEOUT_MS } from './cli.ts';
 import { documentClaims } from './observe/claims.ts';
-import type { TrafficSource } from './observe/traffic-source.ts';
 
-export interface Hooks {
-  /** Checks run after each section (skipped with --no-verify); see execute.ts. */
-  afterSection?: AfterSection[];
-  /** More subscribers to run events, next to the UI. */
-  listeners?: Listener[];
-  /** Where the client's summary lines come from (default: the target's own; tests pass recorded lines). */
-  source?: TrafficSource;
-}
-
-export async function main(argv: string[], hooks: Hooks = {}): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
   const ui = createUi(process.stdout, process.stderr, process.env);
   try {
-    return await run(argv, ui, hooks);
+    return await run(argv, ui);
   } catch (e) {
     if (e instanceof UsageError) {
       ui.error(e.message);
@@ -39,7 +29,7 @@ export async function main(argv: string[], hooks: Hooks = {}): Promise<number> {
   }
 }
 
-async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
+async function run(argv: string[], ui: Ui): Promise<number> {
   const options = parseCli(argv);
   if (options.help) {
     process.stdout.write(HELP);
@@ -77,24 +67,19 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
 
   const bus = createBus();
   bus.on((e) => ui.onEvent(e));
-  for (const l of hooks.listeners ?? []) bus.on(l);
   const junit = options.junit !== undefined ? createJunit(plan, claims) : undefined;
   if (junit) bus.on(junit.listener);
   const observer = createObserver({
-    source: hooks.source ?? sourceForTarget(plan.target, document.dir),
+    bus,
+    source: sourceForTarget(plan.target, document.dir),
     docDir: document.dir,
     document: document.file,
     target: plan.target,
     verifyTimeoutMs: options.verifyTimeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS[plan.target],
     ...(options.report !== undefined ? { reportFile: options.report } : {}),
-    onTraffic: (samples) => ui.traffic(samples),
-    onVerdict: (line, verdict) => ui.verdict(line, verdict.ok),
-    onChecking: (what) => ui.checking(what),
-    onSkip: (line) => ui.note(line),
     claims,
     directFeed: () => directFeedForTarget(plan.target, document.dir),
   });
-  bus.on(observer.listener);
 
   const soft = new AbortController();
   const hard = new AbortController();
@@ -149,7 +134,7 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
       timeoutMs: options.timeoutMs,
       keepChanges: options.keepChanges,
       verify: options.verify,
-      afterSection: [observer.afterSection, ...(hooks.afterSection ?? [])],
+      afterSection: [observer.afterSection],
       ...(beforeSection ? { beforeSection } : {}),
       interrupt: soft.signal,
       hardInterrupt: hard.signal,

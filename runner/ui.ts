@@ -50,12 +50,6 @@ export interface Ui {
   waiting(seconds: number): void;
   note(message: string): void;
   error(message: string): void;
-  /** New traffic: the live view (in place on a TTY, a plain line now and then elsewhere). */
-  traffic(samples: readonly Summary[]): void;
-  /** A check (stage or traffic claim) starts waiting for evidence. */
-  checking(what: string): void;
-  /** A check's one-line verdict. */
-  verdict(line: string, ok: boolean): void;
   report(file: string): void;
   /** After an --only run: what it set up stays up; say how to stop it. */
   leftRunning(plan: Plan): void;
@@ -156,6 +150,34 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       for (const l of f.stderrTail) out.push(`  ${e.dim('│')} ${l}`);
     }
     return out;
+  };
+
+  /** New traffic: the live view (in place on a TTY, a plain line now and then elsewhere). */
+  const showTraffic = (samples: readonly Summary[]) => {
+    const newest = samples[samples.length - 1];
+    if (!newest) return;
+    for (const v of Object.keys(newest.byVersion)) if (!versionsSeen.includes(v)) versionsSeen.push(v);
+    versionsSeen.sort();
+    // Built only when drawn: without a TTY most calls draw nothing.
+    const window = () => lastWindow(samples, Date.parse(newest.ts), LIVE_WINDOW_MS);
+    if (live) {
+      region = [s.dim(`── traffic, last ${LIVE_WINDOW_MS / 1000} s ──`), ...renderBars(window(), versionsSeen, { color })];
+      if (promptShown) return aboveThePrompt('');
+      if (regionDrawn === 0 && !atLineStart) return; // drawn once the current line ends
+      eraseRegion();
+      drawRegion();
+      return;
+    }
+    const now = Date.now();
+    if (now - lastPlain < PLAIN_EVERY_MS) return;
+    lastPlain = now;
+    line(s.dim(renderLine(window(), versionsSeen)));
+  };
+
+  const note = (message: string) => {
+    if (!atLineStart) write('\n');
+    err.write(`${e.yellow(message)}\n`);
+    atLineStart = true;
   };
 
   return {
@@ -265,6 +287,18 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           // The edit stays in these files: say so, loudly, rather than leave a silent diff.
           for (const f of ev.failed) line(s.yellow(`! could not put back ${f}: it keeps the run's edits`));
           break;
+        case 'traffic':
+          showTraffic(ev.samples);
+          break;
+        case 'check-started':
+          line(s.dim(`… ${ev.what}`));
+          break;
+        case 'check-decided':
+          line(ev.ok ? s.green(`✓ ${ev.line}`) : s.red(`✗ ${ev.line}`));
+          break;
+        case 'check-skipped':
+          note(ev.line);
+          break;
         case 'run-end': {
           eraseRegion();
           region = [];
@@ -358,35 +392,6 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       atLineStart = false;
     },
 
-    traffic(samples) {
-      const newest = samples[samples.length - 1];
-      if (!newest) return;
-      for (const v of Object.keys(newest.byVersion)) if (!versionsSeen.includes(v)) versionsSeen.push(v);
-      versionsSeen.sort();
-      // Built only when drawn: without a TTY most calls draw nothing.
-      const window = () => lastWindow(samples, Date.parse(newest.ts), LIVE_WINDOW_MS);
-      if (live) {
-        region = [s.dim(`── traffic, last ${LIVE_WINDOW_MS / 1000} s ──`), ...renderBars(window(), versionsSeen, { color })];
-        if (promptShown) return aboveThePrompt('');
-        if (regionDrawn === 0 && !atLineStart) return; // drawn once the current line ends
-        eraseRegion();
-        drawRegion();
-        return;
-      }
-      const now = Date.now();
-      if (now - lastPlain < PLAIN_EVERY_MS) return;
-      lastPlain = now;
-      line(s.dim(renderLine(window(), versionsSeen)));
-    },
-
-    checking(what) {
-      line(s.dim(`… ${what}`));
-    },
-
-    verdict(text, ok) {
-      line(ok ? s.green(`✓ ${text}`) : s.red(`✗ ${text}`));
-    },
-
     report(file) {
       line(s.dim(`report written to ${file}`));
     },
@@ -419,11 +424,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       line(s.dim(`(next section in ${seconds}s)`));
     },
 
-    note(message) {
-      if (!atLineStart) write('\n');
-      err.write(`${e.yellow(message)}\n`);
-      atLineStart = true;
-    },
+    note,
 
     error(message) {
       if (!atLineStart) write('\n');

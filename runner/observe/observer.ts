@@ -1,7 +1,9 @@
 // Watches a run: follows the client's summary lines, feeds the live view, checks each section
 // that changed a split against the traffic it then sees, checks each section's traffic claims
 // (claims.ts: pinned, spread, shares, errors), and writes the report at the end.
-// It only listens to run events and answers the afterSection hook; it prints nothing itself.
+// It is a subscriber of the run's event bus like the UI: it learns of sections and applied
+// splits from run events, and what it sees and decides (traffic, checks, verdicts, notes)
+// goes back out as run events; it answers the afterSection hook and prints nothing itself.
 
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -12,7 +14,7 @@ import { readTopology, versionsByService, type Topology } from '../../lib/topolo
 import { ROOT } from '../../scripts/local-mesh/state.ts';
 import type { Section } from '../document.ts';
 import { CheckFailed } from '../errors.ts';
-import type { RunEvent } from '../events.ts';
+import type { EventBus, RunEvent } from '../events.ts';
 import { claimCheck, fleetOf, type CheckVerdict, type ClaimCheck } from './claim-checks.ts';
 import type { Claim, SharesClaim } from './claims.ts';
 import type { DirectFeed } from './direct-source.ts';
@@ -21,6 +23,8 @@ import { formatVerdict, stageCheck, type StageVerdict } from './stage-check.ts';
 import type { TrafficSource } from './traffic-source.ts';
 
 export interface ObserverOptions {
+  /** The run's events: the observer subscribes to them and emits its own on them. */
+  bus: EventBus;
   source: TrafficSource;
   /** Folder whose deploy/ holds the Services that map backends to versions. */
   docDir: string;
@@ -31,14 +35,6 @@ export interface ObserverOptions {
   k?: number;
   minCalls?: number;
   reportFile?: string;
-  /** A new summary arrived; `samples` is everything seen so far. */
-  onTraffic?: (samples: readonly Summary[]) => void;
-  /** A stage that cannot be checked. */
-  onSkip?: (line: string) => void;
-  /** A check (stage or claim) was decided. */
-  onVerdict?: (line: string, verdict: CheckVerdict) => void;
-  /** A check starts waiting for evidence. */
-  onChecking?: (what: string) => void;
   /** Each section's traffic claims (documentClaims), validated before the run. */
   claims?: ReadonlyMap<Section, readonly Claim[]>;
   /** A new feed of the direct client's lines, opened for each section with a client=direct claim. */
@@ -51,8 +47,7 @@ export interface CheckRecord extends ReportCheck {
 }
 
 export interface Observer {
-  listener: (e: RunEvent) => void;
-  afterSection: (section: Section, splits: Split[], signal?: AbortSignal) => Promise<void>;
+  afterSection: (section: Section, signal?: AbortSignal) => Promise<void>;
   /** Stop following traffic; write the report if one was asked for. Returns its path. */
   close(exitCode: number): Promise<string | undefined>;
   /** Every check decided so far, in order. */
@@ -96,6 +91,8 @@ export function createObserver(o: ObserverOptions): Observer {
   let editedAt: number | undefined;
   let appliedAt: number | undefined;
   let editLine: number | undefined;
+  // The splits the current section's stage edits applied, in order.
+  let splits: Split[] = [];
   let topology: Topology | undefined;
   let versions: Map<string, string[]> | undefined;
   // The direct client's lines, for the section being run when it has client=direct claims.
@@ -103,7 +100,7 @@ export function createObserver(o: ObserverOptions): Observer {
 
   o.source.start((s) => {
     samples.push(s);
-    o.onTraffic?.(samples);
+    o.bus.emit({ type: 'traffic', samples });
     meshed.waiter?.(s);
   });
 
@@ -120,6 +117,7 @@ export function createObserver(o: ObserverOptions): Observer {
       editedAt = undefined;
       appliedAt = undefined;
       editLine = undefined;
+      splits = [];
       void stopDirect();
       if (o.directFeed && (o.claims?.get(e.section) ?? []).some((c) => c.client === 'direct')) {
         const stream: Stream = { samples: [] };
@@ -134,13 +132,14 @@ export function createObserver(o: ObserverOptions): Observer {
       editedAt = Date.now();
       appliedAt = undefined;
       editLine = e.line;
+      splits.push(e.split);
     } else if (e.type === 'block-start' && editedAt !== undefined && appliedAt === undefined && e.block.kind === 'run') {
       // The block after the edit is the one that applies it: the stage starts with it.
       appliedAt = Date.now();
     }
   };
 
-  const afterSection = async (section: Section, splits: Split[], signal?: AbortSignal) => {
+  const afterSection = async (section: Section, signal?: AbortSignal) => {
     const claims = o.claims?.get(section) ?? [];
     // A section that says which errors to expect lets its errors claim judge them.
     const errorsExpected = claims.some((c) => c.kind === 'errors' && c.from !== undefined);
@@ -157,7 +156,7 @@ export function createObserver(o: ObserverOptions): Observer {
 
   const record = (section: Section, line: number, verdict: CheckVerdict, t0: number) => {
     checks.push({ section: section.title, name: verdict.name, where: `${o.document}:${line}`, ok: verdict.ok, line: verdict.line, durationMs: Date.now() - t0 });
-    o.onVerdict?.(verdict.line, verdict);
+    o.bus.emit({ type: 'check-decided', name: verdict.name, ok: verdict.ok, line: verdict.line });
     if (!verdict.ok) throw new CheckFailed(verdict.line);
   };
 
@@ -168,12 +167,12 @@ export function createObserver(o: ObserverOptions): Observer {
     topology ??= deployTopology(o.docDir);
     const since = appliedAt ?? editedAt ?? sectionAt;
     const allowErrors = errorsExpected || section.blocks.some((b) => b.attrs.allowErrors === true);
-    o.onChecking?.(`checking ${claim.text} (${o.document}:${claim.line})`);
+    o.bus.emit({ type: 'check-started', what: `checking ${claim.text} (${o.document}:${claim.line})` });
     const check = claim.kind === 'shares' ? sharesCheck(claim, since, allowErrors) : claimCheck(claim, { fleet: fleetOf(topology.workloads), since, allowErrors });
     // Evidence already in (a direct client that has finished) is judged whole: a pass
     // must not rest on the first windows when a later one breaks the claim.
     const verdict = await decide(check, stream, o.verifyTimeoutMs, signal, true);
-    if (!verdict) return o.onSkip?.(`${claim.text} in section ${section.title} not checked: interrupted`);
+    if (!verdict) return o.bus.emit({ type: 'check-skipped', line: `${claim.text} in section ${section.title} not checked: interrupted` });
     record(section, claim.line, verdict, t0);
   };
 
@@ -205,7 +204,7 @@ export function createObserver(o: ObserverOptions): Observer {
       if (!(e instanceof UnmappedBackendError)) throw e;
       // Backends no Service in deploy/ maps to a version: there is nothing to compare the
       // client's counts with. Say so rather than fail or pass in silence.
-      o.onSkip?.(`stage ${splitLabel(split)} in section ${section.title} not checked: ${e.message} in deploy/`);
+      o.bus.emit({ type: 'check-skipped', line: `stage ${splitLabel(split)} in section ${section.title} not checked: ${e.message} in deploy/` });
       return;
     }
     // Labelled by version (v1/v2), the way the client reports traffic, whatever the backends;
@@ -226,12 +225,12 @@ export function createObserver(o: ObserverOptions): Observer {
       o.k ?? 3,
       o.minCalls ?? 100,
     );
-    o.onChecking?.(`checking stage ${label} (${o.document}:${editLine ?? section.line})`);
+    o.bus.emit({ type: 'check-started', what: `checking stage ${label} (${o.document}:${editLine ?? section.line})` });
     const verdict = await decide({ feed: (s) => stageVerdict(check.feed(s)), timeout: (ms) => stageVerdict(check.timeout(ms))! }, meshed, o.verifyTimeoutMs, signal, false);
     if (!verdict) {
       // Cut short by Ctrl-C: nothing was decided, so it is no failure; the report shows the
       // stage with no verdict ("not checked").
-      return o.onSkip?.(`stage ${label} in section ${section.title} not checked: interrupted`);
+      return o.bus.emit({ type: 'check-skipped', line: `stage ${label} in section ${section.title} not checked: interrupted` });
     }
     stage.verdict = (verdict as CheckVerdict & { stage: StageVerdict }).stage;
     record(section, editLine ?? section.line, verdict, t0);
@@ -275,11 +274,13 @@ export function createObserver(o: ObserverOptions): Observer {
       };
     });
 
+  const unsubscribe = o.bus.on(listener);
+
   return {
-    listener,
     afterSection,
     checks,
     async close(exitCode) {
+      unsubscribe();
       await stopDirect();
       await o.source.stop();
       if (!o.reportFile) return undefined;

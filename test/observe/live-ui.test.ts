@@ -26,11 +26,11 @@ const sample = (v1: number, v2: number): Summary => ({
 test('on a TTY the view is redrawn in place and the prompt stays last', () => {
   const out = term(true);
   const ui = createUi(out, term(true), { TERM: 'xterm' });
-  ui.traffic([sample(38, 2)]);
+  ui.onEvent({ type: 'traffic', samples: [sample(38, 2)] });
   assert.match(out.text(), /v1 .* 95\.0%\s+38 calls/);
   ui.prompt();
   const before = out.text().length;
-  ui.traffic([sample(38, 2), sample(20, 20)]);
+  ui.onEvent({ type: 'traffic', samples: [sample(38, 2), sample(20, 20)] });
   const redraw = out.text().slice(before);
   assert.match(redraw, /^\r\x1b\[2K\x1b\[4F\x1b\[0J/, 'prompt line and old view erased first');
   assert.ok(redraw.endsWith(PROMPT_TEXT.replace('Enter', '\x1b[1mEnter\x1b[22m').replace(' s ', ' \x1b[1ms\x1b[22m ').replace(' q ', ' \x1b[1mq\x1b[22m ')), 'the prompt is drawn again last');
@@ -43,14 +43,14 @@ test('on a TTY the view is redrawn in place and the prompt stays last', () => {
 test('without a TTY: a plain line, throttled, no escape codes', () => {
   const out = term(false);
   const ui = createUi(out, term(false), { NO_COLOR: '1' });
-  ui.traffic([sample(38, 2)]);
-  ui.traffic([sample(38, 2), sample(40, 0)]);
+  ui.onEvent({ type: 'traffic', samples: [sample(38, 2)] });
+  ui.onEvent({ type: 'traffic', samples: [sample(38, 2), sample(40, 0)] });
   assert.equal(out.text(), 'traffic v1 95.0% (38) v2 5.0% (2) errors 0 p99 2.5 ms\n');
   assert.doesNotMatch(out.text(), /\x1b/);
 });
 
 test('CI on a TTY prints plain lines too', () => {
   const out = term(true);
-  createUi(out, term(true), { CI: 'true', NO_COLOR: '1' }).traffic([sample(1, 1)]);
+  createUi(out, term(true), { CI: 'true', NO_COLOR: '1' }).onEvent({ type: 'traffic', samples: [sample(1, 1)] });
   assert.equal(out.text(), 'traffic v1 50.0% (1) v2 50.0% (1) errors 0 p99 2.5 ms\n');
 });

@@ -43,11 +43,12 @@ describe('execute', () => {
   });
   afterEach(() => t.cleanup());
 
-  async function run(afterSection: AfterSection[], verify = true, interrupt = new AbortController().signal) {
+  async function run(afterSection: AfterSection[], verify = true, interrupt = new AbortController().signal, listener?: (e: RunEvent) => void) {
     const doc = parseDocument(t.read('doc.md'), 'doc.md', t.dir);
     const events: RunEvent[] = [];
     const bus = createBus();
     bus.on((e) => events.push(e));
+    if (listener) bus.on(listener);
     const result = await execute({
       plan: makePlan(doc, { target: 'local' }),
       bus,
@@ -65,12 +66,23 @@ describe('execute', () => {
   }
 
   it('emits typed events in order, with the split a stage edit applied', async () => {
+    // What a check after a section can know of its splits: the stage-applied events since
+    // the section started, as the observer reads them.
     const calls: Array<[string, Split[]]> = [];
-    const { result, events, output } = await run([
-      async (section, splits) => {
-        calls.push([section.id, splits]);
+    let applied: Split[] = [];
+    const { result, events, output } = await run(
+      [
+        async (section) => {
+          calls.push([section.id, applied]);
+        },
+      ],
+      true,
+      undefined,
+      (e) => {
+        if (e.type === 'section-start') applied = [];
+        if (e.type === 'stage-applied' && e.split) applied.push(e.split);
       },
-    ]);
+    );
     assert.equal(result.exitCode, 0);
     assert.equal(result.status, 'done');
     const kinds = events.filter((e) => e.type !== 'block-output').map((e) => e.type);
@@ -172,7 +184,7 @@ describe('execute', () => {
   it('an interrupt does not wait for a check that hangs; always blocks run, exit 130', async () => {
     const ac = new AbortController();
     let seenSignal: AbortSignal | undefined;
-    const hanging: AfterSection = (_section, _splits, signal) => {
+    const hanging: AfterSection = (_section, signal) => {
       seenSignal = signal;
       setTimeout(() => ac.abort(), 100);
       return new Promise(() => {});
