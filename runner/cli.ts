@@ -1,12 +1,13 @@
 // Arguments in, options out. Every mistake is one line and exit 2.
 
 import { parseArgs } from 'node:util';
-import { AttributeError, parseDuration, TARGETS, type Target } from './attributes.ts';
+import { AttributeError, parseDuration, type Target } from './attributes.ts';
 import { UsageError } from './errors.ts';
 
 export interface CliOptions {
   file: string;
-  target: Target;
+  /** Which target's blocks run; the document declares its targets (default: its default-target). */
+  target?: Target;
   list: boolean;
   json: boolean;
   dryRun: boolean;
@@ -27,8 +28,8 @@ export interface CliOptions {
   help: boolean;
 }
 
-/** Linkerd's control plane needs seconds to push a new split; the local proxy, none. */
-export const DEFAULT_VERIFY_TIMEOUT_MS = { local: 30_000, kind: 120_000 } as const;
+/** How long a check waits when neither --verify-timeout nor the target's verify-timeout says. */
+export const DEFAULT_VERIFY_TIMEOUT_MS = 30_000;
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
@@ -41,7 +42,7 @@ carry forward to the next block. Anything a block leaves running with & is stopp
 the block ends. Other fences are shown.
 
 Fence attributes, in braces after the language:  \`\`\`sh {target=local timeout=2m}
-  target=local|kind      run only on that target (no target: every target)
+  target=NAME            run only on that target (no target: every target)
   background=true        keep running; log in .tutorial/<name>.log; stopped at the end
   name=NAME              the background block's name (and log file)
   ready="REGEX"          background: wait until an output line matches
@@ -59,7 +60,8 @@ Traffic claims, on a line of their own in a section, checked when it ends:
   keys for all: client=meshed|direct  calls=N  windows=N
 
 Options:
-  --target local|kind    which blocks run (default local)
+  --target NAME          which blocks run: a target the document's front matter declares
+                         (default: its default-target; see Targets below)
   --list                 print sections and the blocks that would run
   --dry-run              print every block that would run and the diff of each stage edit
   --json                 with --list or --dry-run: print JSON
@@ -72,11 +74,27 @@ Options:
   --keep-changes         leave files as the stage edits made them
   --no-verify            skip the traffic checks after sections that change a split
   --verify-timeout D     how long a check waits for the traffic to match
-                         (default 30s local, 120s kind)
+                         (default: the target's verify-timeout, else 30s)
   --report FILE          write an HTML report of the run (traffic over time, verdicts)
   --junit FILE           write JUnit XML: a testcase per block and per check (also when
                          the run fails or is interrupted)
   -h, --help             this text
+
+Targets, and the traffic the checks follow, are declared in YAML front matter:
+  ---
+  targets:
+    local:                                  # the first one is the default
+      verify-timeout: 30s
+      traffic: {follow: COMMAND, retry: 1s} # prints the meshed client's summary lines
+      direct: blocks                        # client=direct: lines the blocks print
+    kind:
+      direct: {follow: COMMAND}             # ...or a command that prints them
+  default-target: local
+  manifests: deploy                         # Services that map backends to versions
+  ---
+COMMAND runs in bash in the document's folder and is started again when it ends. Without
+front matter a document has one target, default, and nothing checks traffic. An unknown
+key or a bad value is a document error (exit 2).
 
 Sections: the document's headings, each with a number and an id (its GitHub anchor).
 A section says which earlier sections it needs on a line of its own under its heading:
@@ -131,8 +149,6 @@ export function parseCli(argv: string[]): CliOptions {
   if (parsed.positionals.length > 1) {
     throw new UsageError(`one document at a time, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);
   }
-  const target = (v.target ?? 'local') as Target;
-  if (!TARGETS.includes(target)) throw new UsageError(`--target must be ${TARGETS.join(' or ')}, got ${JSON.stringify(v.target)}`);
   if (v.list && v['dry-run']) throw new UsageError('use --list or --dry-run, not both');
   if (v.json && !v.list && !v['dry-run']) throw new UsageError('--json goes with --list or --dry-run');
   if (v.only !== undefined && v.from !== undefined) throw new UsageError('use --only or --from, not both');
@@ -154,7 +170,6 @@ export function parseCli(argv: string[]): CliOptions {
   if (v.junit !== undefined && v.junit === '') throw new UsageError('--junit needs a file name');
   const options: CliOptions = {
     file: parsed.positionals[0] ?? 'tutorial.md',
-    target,
     list: v.list ?? false,
     json: v.json ?? false,
     dryRun: v['dry-run'] ?? false,
@@ -164,6 +179,7 @@ export function parseCli(argv: string[]): CliOptions {
     verify: !(v['no-verify'] ?? false),
     help: v.help ?? false,
   };
+  if (v.target !== undefined) options.target = v.target;
   if (v.only !== undefined) options.only = v.only;
   if (v.from !== undefined) options.from = v.from;
   if (pause !== undefined) options.pause = pause;

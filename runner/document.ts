@@ -9,6 +9,7 @@ import { marked, type Token, type Tokens } from 'marked';
 import { AttributeError, parseInfo, RUN_LANGS, STAGE_LANGS, type Attributes, type Target } from './attributes.ts';
 import { DirectiveError, scanDirectives, type Directive } from './directives.ts';
 import { DocumentError, UsageError } from './errors.ts';
+import { frontMatter, parseFrontMatter, plainConfig, type DocumentConfig } from './front-matter.ts';
 import { createSlugger } from './slug.ts';
 
 export type BlockKind = 'run' | 'background' | 'stage' | 'show';
@@ -50,6 +51,8 @@ export interface Document {
   /** Absolute folder of the document: blocks run there, stage paths are relative to it. */
   dir: string;
   sections: Section[];
+  /** What the front matter declares: targets, traffic to follow, manifests. */
+  config: DocumentConfig;
 }
 
 export function readDocument(file: string): Document {
@@ -64,7 +67,12 @@ export function readDocument(file: string): Document {
 }
 
 export function parseDocument(source: string, file: string, dir = '.'): Document {
-  const text = blankFrontMatter(source.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n'));
+  const normalized = source.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  const front = frontMatter(normalized);
+  const config = front ? parseFrontMatter(front.yaml, file, front.line, dir, path.resolve) : plainConfig();
+  const targets = config.targets.map((t) => t.name);
+  // Front matter is not Markdown: blanked, so line numbers stay exact.
+  const text = front ? '\n'.repeat(front.lines) + normalized.split('\n').slice(front.lines).join('\n') : normalized;
   const sections: Section[] = [];
   const nextId = createSlugger();
   let current: Section | null = null;
@@ -112,6 +120,10 @@ export function parseDocument(source: string, file: string, dir = '.'): Document
       sections.push(current);
     }
     const block = toBlock(token as Tokens.Code, line, file, current.number);
+    if (block.target !== null && !targets.includes(block.target)) {
+      const plain = front ? '' : ' (a document without front matter has one target; declare others in front matter, see --help)';
+      throw new DocumentError(file, line, `target must be ${targets.join(' or ')}, got ${JSON.stringify(block.target)}${plain}`);
+    }
     if (block.name !== null) {
       const other = names.get(block.name);
       if (other !== undefined) {
@@ -123,7 +135,7 @@ export function parseDocument(source: string, file: string, dir = '.'): Document
   };
 
   walkSequence(marked.lexer(text), 1, visit);
-  return { file, dir, sections };
+  return { file, dir, sections, config };
 }
 
 function toBlock(token: Tokens.Code, line: number, file: string, section: number): Block {
@@ -252,14 +264,4 @@ function plainText(tokens: Token[] | undefined): string {
     else if ('text' in t && typeof t.text === 'string') out += t.text;
   }
   return out;
-}
-
-/** YAML front matter is not Markdown: blank it out so line numbers stay exact. */
-function blankFrontMatter(text: string): string {
-  if (!text.startsWith('---\n')) return text;
-  const lines = text.split('\n');
-  const end = lines.findIndex((l, i) => i > 0 && (l === '---' || l === '...'));
-  if (end < 0) return text;
-  for (let i = 0; i <= end; i++) lines[i] = '';
-  return lines.join('\n');
 }

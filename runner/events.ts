@@ -27,7 +27,7 @@ export interface Failure {
 }
 
 export type RunEvent =
-  | { type: 'run-start'; file: string; target: Target; sections: number }
+  | { type: 'run-start'; file: string; target: Target; defaultTarget: Target; sections: number }
   /** --only: the sections `only` needs, about to run first without a prompt (see needs.ts). */
   | { type: 'bring-up'; only: Section; sections: Section[] }
   | { type: 'section-start'; section: Section }

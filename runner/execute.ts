@@ -73,7 +73,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     status = 'failed';
   };
 
-  bus.emit({ type: 'run-start', file: doc.file, target: plan.target, sections: plan.sections.length });
+  bus.emit({ type: 'run-start', file: doc.file, target: plan.target, defaultTarget: doc.config.defaultTarget, sections: plan.sections.length });
   announceBringUp(plan, bus);
   try {
     for (const planned of plan.sections) {

@@ -4,6 +4,7 @@
 // What only a run needs (execute and its processes, the stage edits' YAML, the observer) is
 // imported when a run starts: --help, --list and --dry-run start without it.
 
+import { relative } from 'node:path';
 import { readDocument, type Block, type Section } from './document.ts';
 import { parseCli, HELP } from './cli.ts';
 import { unifiedDiff } from './diff.ts';
@@ -38,8 +39,12 @@ async function run(argv: string[], ui: Ui): Promise<number> {
   const document = readDocument(options.file);
   // Every claim of the document is validated before anything is listed or run.
   const claims = documentClaims(document);
+  const { config } = document;
+  const targetName = options.target ?? config.defaultTarget;
+  const target = config.targets.find((t) => t.name === targetName);
+  if (!target) throw new UsageError(`--target must be ${config.targets.map((t) => t.name).join(' or ')}, got ${JSON.stringify(targetName)}`);
   const plan = makePlan(document, {
-    target: options.target,
+    target: target.name,
     ...(options.only !== undefined ? { only: options.only } : {}),
     ...(options.from !== undefined ? { from: options.from } : {}),
   });
@@ -56,7 +61,7 @@ async function run(argv: string[], ui: Ui): Promise<number> {
     return EXIT.done;
   }
 
-  const [{ execute, preflightStages }, { createObserver }, { sourceForTarget }, { directFeedForTarget }, { createJunit }] = await Promise.all([
+  const [{ execute, preflightStages }, { createObserver }, { followSource, silentSource }, { directFeedFor }, { createJunit }] = await Promise.all([
     import('./execute.ts'),
     import('./observe/observer.ts'),
     import('./observe/traffic-source.ts'),
@@ -71,14 +76,15 @@ async function run(argv: string[], ui: Ui): Promise<number> {
   if (junit) bus.on(junit.listener);
   const observer = createObserver({
     bus,
-    source: sourceForTarget(plan.target, document.dir),
-    docDir: document.dir,
+    source: target.traffic ? followSource(target.traffic, document.dir) : silentSource(),
+    manifests: config.manifests,
+    ...(config.manifests !== null ? { manifestsLabel: `${relative(document.dir, config.manifests) || '.'}/` } : {}),
     document: document.file,
     target: plan.target,
-    verifyTimeoutMs: options.verifyTimeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS[plan.target],
+    verifyTimeoutMs: options.verifyTimeoutMs ?? target.verifyTimeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS,
     ...(options.report !== undefined ? { reportFile: options.report } : {}),
     claims,
-    directFeed: () => directFeedForTarget(plan.target, document.dir),
+    directFeed: () => directFeedFor(target, document.dir),
   });
 
   const soft = new AbortController();
@@ -133,7 +139,8 @@ async function run(argv: string[], ui: Ui): Promise<number> {
       bus,
       timeoutMs: options.timeoutMs,
       keepChanges: options.keepChanges,
-      verify: options.verify,
+      // A target that declares no traffic to follow has nothing to check against.
+      verify: options.verify && target.traffic !== undefined,
       afterSection: [observer.afterSection],
       ...(beforeSection ? { beforeSection } : {}),
       interrupt: soft.signal,

@@ -72,7 +72,8 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
   // Whether the last foreground output ended a line, so background lines start on their own.
   let atLineStart = true;
   let fileName = '';
-  let target: Target = 'local';
+  let target: Target = '';
+  let defaultTarget: Target = '';
   // --only: the sections being brought up, marked as such when they start.
   let bringingUp = new Set<Section>();
   let blocksStarted = 0;
@@ -127,8 +128,8 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
   const where = (block: Block) => `${fileName}:${block.line}`;
 
   /** The command that runs one section of this document on this target. */
-  const onlyCommand = (file: string, t: Target, section: Section) =>
-    ['node runner.mjs', shellWord(file), ...(t === 'local' ? [] : ['--target', t]), '--only', section.id].join(' ');
+  const onlyCommand = (file: string, t: Target, section: Section, byDefault: Target) =>
+    ['node runner.mjs', shellWord(file), ...(t === byDefault ? [] : ['--target', t]), '--only', section.id].join(' ');
 
   const bringUpLine = (only: Section, sections: readonly Section[]) =>
     s.cyan(`↑ bringing up what ${only.id} needs, without prompting: ${sections.map((x) => x.id).join(', ')}`);
@@ -186,6 +187,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
         case 'run-start':
           fileName = ev.file;
           target = ev.target;
+          defaultTarget = ev.defaultTarget;
           break;
         case 'section-start': {
           const { section } = ev;
@@ -205,7 +207,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           // Skipping is a choice (say, to keep the demo running), but its cleanup should not be
           // forgotten: say what did not run and how to run it later.
           if (ev.alwaysBlocks > 0) {
-            const later = onlyCommand(fileName, target, ev.section);
+            const later = onlyCommand(fileName, target, ev.section, defaultTarget);
             line(s.dim(`  its ${ev.alwaysBlocks === 1 ? 'always block' : `${ev.alwaysBlocks} always blocks`} did not run; later: ${later}`));
           }
           break;
@@ -401,7 +403,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       if (!teardown || blocksStarted === 0) return;
       const runs = teardown.blocks.filter((b) => b.kind === 'run' && (b.target === null || b.target === plan.target)).map((b) => b.text.split('\n', 1)[0]);
       const how = runs.length ? ` (it runs: ${runs.join('; ')})` : '';
-      line(s.yellow(`the demo stays up, to look at; stop it with: ${onlyCommand(plan.document.file, plan.target, teardown)}${how}`));
+      line(s.yellow(`the demo stays up, to look at; stop it with: ${onlyCommand(plan.document.file, plan.target, teardown, plan.document.config.defaultTarget)}${how}`));
     },
 
     results(file) {

@@ -163,7 +163,7 @@ function spreadCheck(claim: SpreadClaim & { calls: number }, ctx: ClaimContext):
     for (const v of claim.versions) {
       const deps = ctx.fleet.deployments.filter((d) => d.version === v);
       if (deps.length === 0) {
-        reason ??= `no Deployment in deploy/ has version ${v}`;
+        reason ??= `no Deployment in the manifests has version ${v}`;
         parts.push(`${v} (no Deployment)`);
         continue;
       }

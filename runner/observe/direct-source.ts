@@ -1,13 +1,13 @@
 // The direct client's own summary lines, for claims with client=direct (`pinned`). It is not
-// the meshed client whose log the traffic source follows: locally it runs inside a block
-// (`node apps/client/main.ts` against the replicas' addresses), so its lines are what the
-// section's blocks print; on kind it is the pod client-direct, read with `kubectl logs -f`
-// while the section runs (the block deletes the pod at its end; the follower, started again
-// until the pod exists, reads its whole log, and only windows after the section began count).
+// the meshed client whose log the traffic source follows. The front matter says, per target,
+// where they are: `direct: blocks` when the client runs inside a block, so its lines are what
+// the section's blocks print; or a follow command run while the section runs (started again
+// until what it follows exists; only windows after the section began count).
 
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import type { RunEvent } from '../events.ts';
-import { commandSource, type TrafficSource } from './traffic-source.ts';
+import type { TargetConfig } from '../front-matter.ts';
+import { followSource, type TrafficSource } from './traffic-source.ts';
 
 export interface DirectFeed extends TrafficSource {
   /** Run events, for a feed that reads what blocks print. */
@@ -39,8 +39,9 @@ export function blockOutputFeed(): DirectFeed {
   };
 }
 
-/** A new feed of the direct client's lines for one section on `target`. */
-export function directFeedForTarget(target: 'local' | 'kind', cwd: string, env?: NodeJS.ProcessEnv): DirectFeed {
-  if (target === 'local') return blockOutputFeed();
-  return commandSource('kubectl', ['logs', '-f', '-n', 'link', 'pod/client-direct'], { cwd, retryMs: 1000, ...(env ? { env } : {}) });
+/** A new feed of the direct client's lines for one section, as `target` declares them (undefined: none). */
+export function directFeedFor(target: TargetConfig, cwd: string, env?: NodeJS.ProcessEnv): DirectFeed | undefined {
+  if (target.direct === undefined) return undefined;
+  if (target.direct === 'blocks') return blockOutputFeed();
+  return followSource(target.direct, cwd, env);
 }

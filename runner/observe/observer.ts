@@ -5,13 +5,12 @@
 // splits from run events, and what it sees and decides (traffic, checks, verdicts, notes)
 // goes back out as run events; it answers the afterSection hook and prints nothing itself.
 
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { expectedByVersion, shareLabel, UnmappedBackendError } from '../../lib/shares.ts';
 import { splitLabel, type Split } from '../../lib/split.ts';
 import type { Summary } from '../../lib/summary.ts';
 import { readTopology, versionsByService, type Topology } from '../../lib/topology.ts';
-import { ROOT } from '../../scripts/local-mesh/state.ts';
 import type { Section } from '../document.ts';
 import { CheckFailed } from '../errors.ts';
 import type { EventBus, RunEvent } from '../events.ts';
@@ -26,8 +25,10 @@ export interface ObserverOptions {
   /** The run's events: the observer subscribes to them and emits its own on them. */
   bus: EventBus;
   source: TrafficSource;
-  /** Folder whose deploy/ holds the Services that map backends to versions. */
-  docDir: string;
+  /** Folder of the manifests whose Services map backends to versions (front matter `manifests`). */
+  manifests: string | null;
+  /** The manifests folder as the document names it, for notes. */
+  manifestsLabel?: string;
   document: string;
   target: string;
   verifyTimeoutMs: number;
@@ -37,8 +38,8 @@ export interface ObserverOptions {
   reportFile?: string;
   /** Each section's traffic claims (documentClaims), validated before the run. */
   claims?: ReadonlyMap<Section, readonly Claim[]>;
-  /** A new feed of the direct client's lines, opened for each section with a client=direct claim. */
-  directFeed?: () => DirectFeed;
+  /** A new feed of the direct client's lines, opened for each section with a client=direct claim (undefined: none on this target). */
+  directFeed?: () => DirectFeed | undefined;
 }
 
 /** A check as the results (JUnit, report) record it. */
@@ -60,13 +61,9 @@ interface Stream {
   waiter?: ((s: Summary) => void) | undefined;
 }
 
-/** Every manifest under `<dir>/deploy`, or the project's own when the document has none. */
-export function serviceVersions(docDir: string): Map<string, string[]> {
-  return versionsByService(deployTopology(docDir));
-}
-
-function deployTopology(docDir: string): Topology {
-  const base = existsSync(join(docDir, 'deploy')) ? join(docDir, 'deploy') : join(ROOT, 'deploy');
+/** Every manifest under the folder the front matter names (none declared: no workloads). */
+function manifestTopology(base: string | null): Topology {
+  if (base === null) return { workloads: [], services: [] };
   const files: string[] = [];
   const walk = (d: string) => {
     for (const f of readdirSync(d).sort()) {
@@ -122,11 +119,13 @@ export function createObserver(o: ObserverOptions): Observer {
       if (o.directFeed && (o.claims?.get(e.section) ?? []).some((c) => c.client === 'direct')) {
         const stream: Stream = { samples: [] };
         const feed = o.directFeed();
-        direct = { stream, feed };
-        feed.start((s) => {
-          stream.samples.push(s);
-          stream.waiter?.(s);
-        });
+        if (feed) {
+          direct = { stream, feed };
+          feed.start((s) => {
+            stream.samples.push(s);
+            stream.waiter?.(s);
+          });
+        }
       }
     } else if (e.type === 'stage-applied' && e.split) {
       editedAt = Date.now();
@@ -164,7 +163,7 @@ export function createObserver(o: ObserverOptions): Observer {
     const t0 = Date.now();
     const stream = claim.client === 'direct' ? direct?.stream : meshed;
     if (!stream) throw new CheckFailed(`${claim.kind}: no feed of the direct client's lines on this target`);
-    topology ??= deployTopology(o.docDir);
+    topology ??= manifestTopology(o.manifests);
     const since = appliedAt ?? editedAt ?? sectionAt;
     const allowErrors = errorsExpected || section.blocks.some((b) => b.attrs.allowErrors === true);
     o.bus.emit({ type: 'check-started', what: `checking ${claim.text} (${o.document}:${claim.line})` });
@@ -195,16 +194,16 @@ export function createObserver(o: ObserverOptions): Observer {
     const t0 = Date.now();
     // The last split the section applied, for each apex; the tutorial has one apex.
     const split = splits[splits.length - 1]!;
-    versions ??= serviceVersions(o.docDir);
+    versions ??= versionsByService((topology ??= manifestTopology(o.manifests)));
     let expected: Map<string, number>;
     try {
       expected = expectedByVersion(split, versions);
     } catch (e) {
       // Only a backend with no version means "cannot check"; any other error is a bug.
       if (!(e instanceof UnmappedBackendError)) throw e;
-      // Backends no Service in deploy/ maps to a version: there is nothing to compare the
+      // Backends no Service in the manifests maps to a version: there is nothing to compare the
       // client's counts with. Say so rather than fail or pass in silence.
-      o.bus.emit({ type: 'check-skipped', line: `stage ${splitLabel(split)} in section ${section.title} not checked: ${e.message} in deploy/` });
+      o.bus.emit({ type: 'check-skipped', line: `stage ${splitLabel(split)} in section ${section.title} not checked: ${e.message} in ${o.manifestsLabel ?? 'the manifests'}` });
       return;
     }
     // Labelled by version (v1/v2), the way the client reports traffic, whatever the backends;

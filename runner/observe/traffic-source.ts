@@ -1,15 +1,12 @@
-// Where the client's summary lines come from: a command that follows its log (locally
-// `local-mesh logs -f --json client`, on kind `kubectl logs -f deploy/client`), or a recorded
-// list of lines.
+// Where the client's summary lines come from: the command the document's front matter gives
+// for the target (e.g. `kubectl logs -f deploy/client`), or a recorded list of lines.
 // Both yield the same Summary objects, so the checks and the live view cannot tell them apart;
 // that is how the kind path is tested without a cluster.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { join } from 'node:path';
-import { existsSync } from 'node:fs';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
-import { paths, ROOT } from '../../scripts/local-mesh/state.ts';
+import type { FollowCommand } from '../front-matter.ts';
 import { KILL_GRACE_MS, signalGroup } from '../process-group.ts';
 
 export interface TrafficSource {
@@ -48,7 +45,7 @@ export function linesSource(lines: string[]): TrafficSource {
 export function commandSource(
   cmd: string,
   args: string[],
-  opts: { cwd: string; retryMs?: number; env?: NodeJS.ProcessEnv; when?: () => boolean },
+  opts: { cwd: string; retryMs?: number; env?: NodeJS.ProcessEnv },
 ): TrafficSource {
   let child: ChildProcess | undefined;
   let stopped = false;
@@ -57,11 +54,6 @@ export function commandSource(
   const retryMs = opts.retryMs ?? 1000;
   const run = (on: (s: Summary) => void) => {
     if (stopped) return;
-    // Nothing to follow yet: look again later rather than start a command bound to fail.
-    if (opts.when && !opts.when()) {
-      timer = setTimeout(() => run(on), retryMs);
-      return;
-    }
     const c = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
     child = c;
     createInterface({ input: c.stdout! }).on('line', (line) => {
@@ -95,14 +87,16 @@ export function commandSource(
   };
 }
 
-/** The traffic source each target reads: the same summary lines, from where that target keeps them. */
-export function sourceForTarget(target: 'local' | 'kind', cwd: string, env?: NodeJS.ProcessEnv): TrafficSource {
-  if (target === 'local') {
-    const script = join(ROOT, 'scripts', 'local-mesh.mjs');
-    const state = paths(env ?? process.env).state;
-    return commandSource(process.execPath, [script, 'logs', '-f', '--json', 'client'], { cwd, when: () => existsSync(state), ...(env ? { env } : {}) });
-  }
-  // The Deployment, not one pod: each start follows its current pod (kubectl picks a running,
-  // ready one), so after `rollout restart` the next start follows the new pod.
-  return commandSource('kubectl', ['logs', '-f', '-n', 'link', 'deploy/client', '-c', 'client', '--tail=20'], { cwd, retryMs: 3000, ...(env ? { env } : {}) });
+/**
+ * A follow command from the front matter, run by bash in the document's folder (`cwd`). A
+ * command that cannot follow yet should end soon (e.g. `test -f STATE && exec ...`): it is
+ * started again after its retry.
+ */
+export function followSource(command: FollowCommand, cwd: string, env?: NodeJS.ProcessEnv): TrafficSource {
+  return commandSource('bash', ['-c', command.follow], { cwd, retryMs: command.retryMs, ...(env ? { env } : {}) });
+}
+
+/** A target that declares no traffic: nothing ever arrives. */
+export function silentSource(): TrafficSource {
+  return { start() {}, async stop() {} };
 }

@@ -15,7 +15,7 @@ import { formatSummary } from '../../lib/summary.ts';
 import { readDocument } from '../../runner/document.ts';
 import { documentClaims } from '../../runner/observe/claims.ts';
 import { makePlan } from '../../runner/plan.ts';
-import { ROOT, startRunner, tempDir, testEnv } from '../runner/helpers.ts';
+import { projectFrontMatter, ROOT, startRunner, tempDir, testEnv } from '../runner/helpers.ts';
 
 const FAKE_KUBECTL = `#!/usr/bin/env bash
 # Stands in for kubectl: "logs" replays a feed with fresh timestamps; the rest succeed.
@@ -146,7 +146,7 @@ test('kind: a meshed client that already reaches v2 fails spread with exit 1', {
 
 const MIXED = (errs: Record<string, number> = {}, by?: Record<string, number>) =>
   line({ 'server-v1-7c9f-abcde': 19, 'server-v2-5d8b-pqrst': 1 }, errs, by);
-const claimDoc = (claims: string[]) => ['# Canary\n', ...claims.map((c) => `<!-- runner:expect ${c} -->\n`), '```sh {target=kind}\nkubectl get pods\n```\n'].join('\n');
+const claimDoc = (claims: string[]) => [projectFrontMatter() + '# Canary\n', ...claims.map((c) => `<!-- runner:expect ${c} -->\n`), '```sh {target=kind}\nkubectl get pods\n```\n'].join('\n');
 
 test('kind: shares and errors claims hold, the errors read by version when the summaries carry it', { timeout: 60_000 }, async () => {
   const r = await runDemo(PINNED, MIXED({ UNAVAILABLE: 1 }, { v2: 1 }), undefined, claimDoc(['shares v1=95 v2=5', 'errors from=v2 rate=5%']));

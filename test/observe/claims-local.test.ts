@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { fence, ROOT, startRunner, tempDir, testEnv, trafficSplit } from '../runner/helpers.ts';
+import { fence, projectFrontMatter, ROOT, startRunner, tempDir, testEnv, trafficSplit } from '../runner/helpers.ts';
 
 const LM = `node ${path.join(ROOT, 'scripts', 'local-mesh.mjs')}`;
 
@@ -14,7 +14,7 @@ async function runLocal(body: string[], extra: Record<string, string> = {}) {
   try {
     t.write('split.yaml', trafficSplit({ v1: 100 }));
     t.write('half.yaml', trafficSplit({ v1: 50, v2: 50 }));
-    t.write('doc.md', ['# Up\n', fence('sh', `${LM} up | tee up.txt`), ...body, '# Cleanup\n', fence('sh {always=true}', `${LM} down`)].join('\n'));
+    t.write('doc.md', [projectFrontMatter() + '# Up\n', fence('sh', `${LM} up | tee up.txt`), ...body, '# Cleanup\n', fence('sh {always=true}', `${LM} down`)].join('\n'));
     const env = testEnv({ LOCAL_MESH_DIR: path.join(t.dir, 'state'), ...extra });
     const r = startRunner(['doc.md', '--yes', '--verify-timeout', '10s', '--junit', 'results.xml'], { cwd: t.dir, env, timeoutMs: 110_000 });
     try {

@@ -2,6 +2,7 @@
 // traffic source. It takes the split from the stage-applied event, checks the traffic that
 // follows, and everything it has to say (traffic, checking, verdicts, notes) comes back as
 // run events; a bug in the shares check is a bug, not "not checked".
+import path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDocument, type Section } from '../../runner/document.ts';
@@ -73,7 +74,7 @@ function setup() {
   const events: RunEvent[] = [];
   bus.on((e) => events.push(e));
   const source = recordedSource();
-  const observer = createObserver({ bus, source, docDir: t.dir, document: 'doc.md', target: 'local', verifyTimeoutMs: 5000 });
+  const observer = createObserver({ bus, source, manifests: path.join(t.dir, 'deploy'), manifestsLabel: 'deploy/', document: 'doc.md', target: 'local', verifyTimeoutMs: 5000 });
   const applied = (s: Split) => {
     bus.emit({ type: 'section-start', section });
     bus.emit({ type: 'stage-applied', block: section.blocks[0]!, file: 'split.yaml', line: 3, diff: '', split: s });

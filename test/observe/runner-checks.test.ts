@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatSummary } from '../../lib/summary.ts';
-import { fence, ROOT, startRunner, tempDir, testEnv, trafficSplit } from '../runner/helpers.ts';
+import { fence, projectFrontMatter, ROOT, startRunner, tempDir, testEnv, trafficSplit } from '../runner/helpers.ts';
 
 const FAKE_KUBECTL = `#!/usr/bin/env bash
 # Stands in for kubectl: "logs" replays $FAKE_LINES forever with fresh timestamps; the rest succeed.
@@ -32,7 +32,7 @@ const SPLIT_100 = trafficSplit({ v1: 100 });
 const STAGE_95_5 = '...\nkind: TrafficSplit\nspec:\n  backends:\n    - service: server-v1\n      weight: 95\n    - service: server-v2\n      weight: 5\n';
 
 function kindDoc(allowErrors = false): string {
-  return ['# Kind check\n', fence('yaml {file=split.yaml}', STAGE_95_5), fence(`sh {target=kind${allowErrors ? ' allow-errors=true' : ''}}`, 'kubectl apply -f split.yaml')].join('\n');
+  return [projectFrontMatter() + '# Kind check\n', fence('yaml {file=split.yaml}', STAGE_95_5), fence(`sh {target=kind${allowErrors ? ' allow-errors=true' : ''}}`, 'kubectl apply -f split.yaml')].join('\n');
 }
 
 async function runKind(lines: string[], opts: { allowErrors?: boolean; report?: boolean } = {}) {
@@ -123,7 +123,7 @@ test('local: the proxy given another split than the stage says fails the run wit
     t.write(
       'doc.md',
       [
-        '# Local check\n',
+        projectFrontMatter() + '# Local check\n',
         fence('sh', `${LM} up`),
         fence('yaml {file=split.yaml}', STAGE_95_5),
         fence('sh', `${LM} apply -f other.yaml`),

@@ -11,7 +11,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatSummary, type Summary } from '../../lib/summary.ts';
-import { sourceForTarget } from '../../runner/observe/traffic-source.ts';
+import { readDocument } from '../../runner/document.ts';
+import { followSource } from '../../runner/observe/traffic-source.ts';
 
 const summary = (pod: string, second: number) =>
   `[pod/${pod}/client] ` +
@@ -43,7 +44,9 @@ test('kind: the traffic source follows the new client pod after a restart, each 
     writeFileSync(join(dir, 'attach-2'), [...old.slice(1), summary('client-old', 4) + ' final'].join('\n') + '\n');
     // The new pod's log, from its start: one window overlaps the old pod's last one.
     writeFileSync(join(dir, 'attach-last'), [4, 5, 6].map((s) => summary('client-new', s)).join('\n') + '\n');
-    return sourceForTarget('kind', dir, { ...process.env, PATH: `${dir}:${process.env.PATH}`, DIR: dir });
+    // What tutorial.md's front matter says the kind target follows.
+    const kind = readDocument(join(import.meta.dirname, '..', '..', 'tutorial.md')).config.targets.find((t) => t.name === 'kind')!;
+    return followSource(kind.traffic!, dir, { ...process.env, PATH: `${dir}:${process.env.PATH}`, DIR: dir });
   })();
   try {
     const seen: Summary[] = [];

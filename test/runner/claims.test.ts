@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseDocument } from '../../runner/document.ts';
 import { DocumentError } from '../../runner/errors.ts';
 import { documentClaims, parseClaim } from '../../runner/observe/claims.ts';
-import { fence, runRunner, tempDir, testEnv } from './helpers.ts';
+import { fence, runRunner, tempDir, testEnv, TARGETS_FRONT_MATTER } from './helpers.ts';
 
 test('each claim with its keys, and the defaults', () => {
   assert.deepEqual(parseClaim('pinned client=direct', 'd.md', 7), { kind: 'pinned', line: 7, afterBlocks: 0, client: 'direct', calls: null, windows: 1, text: 'pinned client=direct' });
@@ -80,7 +80,8 @@ test('a bad claim stops the run before any block runs: exit 2, FILE:LINE', async
 test('--list, --dry-run and their JSON show each claim where it stands', async () => {
   const t = tempDir();
   try {
-    t.write('doc.md', ['# Direct\n', '<!-- runner:expect pinned client=direct -->\n', fence('sh {target=kind}', 'true'), '# Meshed\n', '<!-- runner:expect  spread   versions=v1 -->\n<!-- runner:expect errors none -->\n'].join('\n'));
+    // The project's two targets: 3 lines of front matter before the heading.
+    t.write('doc.md', [TARGETS_FRONT_MATTER + '# Direct\n', '<!-- runner:expect pinned client=direct -->\n', fence('sh {target=kind}', 'true'), '# Meshed\n', '<!-- runner:expect  spread   versions=v1 -->\n<!-- runner:expect errors none -->\n'].join('\n'));
     for (const target of ['local', 'kind']) {
       const json = await runRunner(['doc.md', '--list', '--json', '--target', target], { cwd: t.dir });
       assert.equal(json.code, 0, json.stderr);
@@ -88,17 +89,17 @@ test('--list, --dry-run and their JSON show each claim where it stands', async (
       assert.deepEqual(
         sections.map((s) => [s.title, s.claims.map((c) => [c.kind, c.line, c.text, c.client])]),
         [
-          ['Direct', [['pinned', 3, 'pinned client=direct', 'direct']]],
-          ['Meshed', [['spread', 11, 'spread versions=v1', 'meshed'], ['errors', 12, 'errors none', 'meshed']]],
+          ['Direct', [['pinned', 6, 'pinned client=direct', 'direct']]],
+          ['Meshed', [['spread', 14, 'spread versions=v1', 'meshed'], ['errors', 15, 'errors none', 'meshed']]],
         ],
         `the claims attach to sections on ${target} too`,
       );
     }
     const dry = await runRunner(['doc.md', '--dry-run'], { cwd: t.dir, env: testEnv() });
-    assert.match(dry.stdout, /doc\.md:3 expect \(checked when the section ends, direct client\)\n {4}pinned client=direct/);
-    assert.match(dry.stdout, /doc\.md:12 expect .*\n {4}errors none/);
+    assert.match(dry.stdout, /doc\.md:6 expect \(checked when the section ends, direct client\)\n {4}pinned client=direct/);
+    assert.match(dry.stdout, /doc\.md:15 expect .*\n {4}errors none/);
     const list = await runRunner(['doc.md', '--list'], { cwd: t.dir, env: testEnv() });
-    assert.match(list.stdout, /line 11 +expect +spread versions=v1/);
+    assert.match(list.stdout, /line 14 +expect +spread versions=v1/);
   } finally {
     t.cleanup();
   }

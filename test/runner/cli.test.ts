@@ -3,10 +3,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { fence, runRunner, SEED, tempDir, type TempDir } from './helpers.ts';
+import { fence, runRunner, SEED, tempDir, TARGETS_FRONT_MATTER, type TempDir } from './helpers.ts';
 
+// The project's two targets: 3 lines of front matter first.
 const DOC = [
-  '# Setup',
+  TARGETS_FRONT_MATTER + '# Setup',
   '',
   'Prepare things.',
   '',
@@ -50,12 +51,12 @@ describe('runner CLI', () => {
     const r = await runRunner(['--help'], { cwd: t.dir });
     assert.equal(r.code, 0);
     for (const code of ['0', '1', '2', '130']) assert.match(r.stdout, new RegExp(`^\\s+${code}\\s+\\S`, 'm'));
-    assert.match(r.stdout, /--target local\|kind/);
+    assert.match(r.stdout, /--target NAME/);
     assert.match(r.stdout, /--no-verify/);
   });
 
   it('usage and document errors are one line and exit 2', async () => {
-    t.write('bad.md', `# A\n\n${fence('sh {target=moon}', 'true')}`);
+    t.write('bad.md', `${TARGETS_FRONT_MATTER}# A\n\n${fence('sh {target=moon}', 'true')}`);
     const cases: Array<[string[], RegExp]> = [
       [['--bogus'], /Unknown option '--bogus'/],
       [['--target', 'cloud', 'doc.md'], /--target must be local or kind/],
@@ -63,7 +64,7 @@ describe('runner CLI', () => {
       [['--only', 'nope', 'doc.md'], /--only nope: no such section in doc\.md/],
       [['--timeout', 'forever', 'doc.md'], /--timeout must be a duration/],
       [['missing.md'], /missing\.md: cannot read/],
-      [['bad.md'], /^runner: bad\.md:3: target must be local or kind/],
+      [['bad.md'], /^runner: bad\.md:6: target must be local or kind/],
       [[], /tutorial\.md: cannot read/],
     ];
     for (const [args, message] of cases) {
@@ -97,11 +98,11 @@ describe('runner CLI', () => {
     assert.deepEqual(
       sections.map((s) => [s.number, s.id, s.title, s.depth, s.line]),
       [
-        [1, 'setup', 'Setup', 1, 1],
-        [2, 'local-only', 'Local only', 2, 9],
-        [3, 'shown', 'Shown', 2, 18],
-        [4, 'traffic', 'Traffic', 1, 27],
-        [5, 'cleanup', 'Cleanup', 1, 46],
+        [1, 'setup', 'Setup', 1, 4],
+        [2, 'local-only', 'Local only', 2, 12],
+        [3, 'shown', 'Shown', 2, 21],
+        [4, 'traffic', 'Traffic', 1, 30],
+        [5, 'cleanup', 'Cleanup', 1, 49],
       ],
     );
     const blocks = sections.flatMap((s) => s.blocks as Array<Record<string, unknown>>);
@@ -115,14 +116,14 @@ describe('runner CLI', () => {
     assert.deepEqual(
       blocks.map((b) => [b.line, b.lang, b.kind, b.target, b.file]),
       [
-        [5, 'sh', 'run', null, null],
-        [10, 'sh', 'run', 'local', null],
-        [19, 'yaml', 'show', null, null],
-        [23, 'sh', 'show', null, null],
-        [28, 'sh', 'background', null, null],
-        [32, 'yaml', 'stage', null, 'deploy/split.yaml'],
-        [42, 'sh', 'run', null, null],
-        [47, 'sh', 'run', null, null],
+        [8, 'sh', 'run', null, null],
+        [13, 'sh', 'run', 'local', null],
+        [22, 'yaml', 'show', null, null],
+        [26, 'sh', 'show', null, null],
+        [31, 'sh', 'background', null, null],
+        [35, 'yaml', 'stage', null, 'deploy/split.yaml'],
+        [45, 'sh', 'run', null, null],
+        [50, 'sh', 'run', null, null],
       ],
     );
     assert.equal(blocks[0]!.text, 'echo "setup ran"');
@@ -139,7 +140,7 @@ describe('runner CLI', () => {
       assert.ok(i > at, `${needle} after the previous one in:\n${r.stdout}`);
       at = i;
     }
-    assert.match(r.stdout, /doc\.md:14 skipped \(target kind\)/);
+    assert.match(r.stdout, /doc\.md:17 skipped \(target kind\)/);
     assert.match(r.stdout, /--- a\/deploy\/split\.yaml/);
     assert.doesNotMatch(r.stdout, /^setup ran$/m);
     assert.equal(t.read('deploy/split.yaml'), before);

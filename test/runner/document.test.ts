@@ -6,7 +6,7 @@ import { parseDocument, type Document } from '../../runner/document.ts';
 import { parseDuration } from '../../runner/attributes.ts';
 import { makePlan } from '../../runner/plan.ts';
 import { slug, createSlugger } from '../../runner/slug.ts';
-import { fence } from './helpers.ts';
+import { fence, TARGETS_FRONT_MATTER } from './helpers.ts';
 
 const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
 
@@ -70,8 +70,8 @@ describe('blocks', () => {
   it('have exact lines, also after front matter, in lists, quotes and <details>', () => {
     const md = [
       '---',
-      'title: front matter',
-      'tags: [a, b]',
+      'targets:',
+      '  local:',
       '---',
       '# Title',
       '',
@@ -138,7 +138,7 @@ describe('blocks', () => {
 
   it('parses attributes: target, background, name, ready, timeout, skip, always, allow-errors, file', () => {
     const md = [
-      '# A',
+      TARGETS_FRONT_MATTER + '# A',
       fence('sh', 'echo any'),
       fence('sh {target=local}', 'echo local'),
       fence('sh {target=kind timeout=2m}', 'echo kind'),
@@ -193,11 +193,12 @@ describe('blocks', () => {
       ['yaml {file=x.yaml always=true}', /always= only applies to sh/],
     ];
     for (const [info, message] of cases) {
-      const md = `# A\n\nsome text\n\n${fence(info, 'true')}`;
+      // The project's two targets: 3 lines of front matter first.
+      const md = `${TARGETS_FRONT_MATTER}# A\n\nsome text\n\n${fence(info, 'true')}`;
       assert.throws(
         () => parseDocument(md, 'docs/x.md'),
         (e: Error & { exitCode?: number }) => {
-          assert.match(e.message, /^docs\/x\.md:5: /, info);
+          assert.match(e.message, /^docs\/x\.md:8: /, info);
           assert.match(e.message, message, info);
           assert.equal(e.exitCode, 2);
           return true;
@@ -228,7 +229,7 @@ describe('blocks', () => {
 
 describe('plan', () => {
   const md = [
-    '# One',
+    TARGETS_FRONT_MATTER + '# One',
     fence('sh', 'echo 1'),
     '## One.a',
     fence('sh {target=kind}', 'echo 1a-kind'),

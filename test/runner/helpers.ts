@@ -66,6 +66,29 @@ ${Object.entries(weights)
   .join('\n')}
 `;
 
+/**
+ * Front matter for fixture documents that stand for this project: its two targets. TARGETS
+ * declares only them (3 lines); PROJECT also follows the traffic the way tutorial.md's front
+ * matter does, with this clone's paths, since fixtures live in temp folders (`manifests`:
+ * where the Services are, default this clone's deploy/). Fixture line numbers count these
+ * lines: TARGETS_LINES, PROJECT_LINES.
+ */
+export const TARGETS_FRONT_MATTER = '---\ntargets: {local: , kind: }\n---\n';
+export const TARGETS_LINES = 3;
+export const projectFrontMatter = (manifests = path.join(ROOT, 'deploy')) => `---
+targets:
+  local:
+    traffic: {follow: ${JSON.stringify(`test -f "\${LOCAL_MESH_DIR:-${ROOT}/.local-mesh}/state.json" && exec node ${shellWord(path.join(ROOT, 'scripts/local-mesh.mjs'))} logs -f --json client`)}}
+    direct: blocks
+  kind:
+    verify-timeout: 120s
+    traffic: {follow: exec kubectl logs -f -n link deploy/client -c client --tail=20, retry: 3s}
+    direct: {follow: exec kubectl logs -f -n link pod/client-direct}
+manifests: ${JSON.stringify(manifests)}
+---
+`;
+export const PROJECT_LINES = 11;
+
 /** A fenced block, so fixtures read like the documents they stand for. */
 export function fence(info: string, body: string): string {
   return `\`\`\`${info}\n${body.replace(/\n$/, '')}\n\`\`\`\n`;

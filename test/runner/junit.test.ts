@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { fence, runRunner, startRunner, tempDir } from './helpers.ts';
+import { fence, runRunner, startRunner, tempDir, TARGETS_FRONT_MATTER } from './helpers.ts';
 
 interface XCase {
   '@_classname': string;
@@ -27,7 +27,8 @@ test('a failing run: each block a testcase, the failure with exit code, command 
     t.write(
       'doc.md',
       [
-        '# First & "one"\n',
+        // The project's two targets: 3 lines of front matter first.
+        TARGETS_FRONT_MATTER + '# First & "one"\n',
         fence('sh', 'echo hello'),
         fence('sh {target=kind}', 'kubectl get pods'),
         fence('sh {skip=true}', 'rm -rf /'),
@@ -46,13 +47,13 @@ test('a failing run: each block a testcase, the failure with exit code, command 
     assert.deepEqual(
       cases.map((c) => [c['@_classname'], c['@_name'], c.skipped?.['@_message'] ?? (c.failure ? 'FAILED' : 'ok')]),
       [
-        ['1. First & "one"', 'run doc.md:3', 'ok'],
-        ['1. First & "one"', 'run doc.md:7', 'only for target kind'],
-        ['1. First & "one"', 'run doc.md:11', 'skip=true: shown, not run'],
-        ['2. Second', 'run doc.md:17', 'FAILED'],
-        ['2. Second', 'errors doc.md:23', 'not checked: errors none'],
-        ['3. Third', 'run doc.md:27', 'not run: the run stopped before it'],
-        ['3. Third', 'run always doc.md:31', 'ok'],
+        ['1. First & "one"', 'run doc.md:6', 'ok'],
+        ['1. First & "one"', 'run doc.md:10', 'only for target kind'],
+        ['1. First & "one"', 'run doc.md:14', 'skip=true: shown, not run'],
+        ['2. Second', 'run doc.md:20', 'FAILED'],
+        ['2. Second', 'errors doc.md:26', 'not checked: errors none'],
+        ['3. Third', 'run doc.md:30', 'not run: the run stopped before it'],
+        ['3. Third', 'run always doc.md:34', 'ok'],
       ],
     );
     assert.deepEqual([suite['@_tests'], suite['@_failures'], suite['@_skipped']], ['7', '1', '4']);

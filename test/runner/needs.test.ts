@@ -10,13 +10,15 @@ import { after, before, describe, it } from 'node:test';
 import { parseDocument } from '../../runner/document.ts';
 import { neededFor, readNeeds } from '../../runner/needs.ts';
 import { makePlan } from '../../runner/plan.ts';
-import { FIXTURE_SPLIT as SPLIT, fence, killAll, readPids, runRunner, startRunner, tempDir, waitForFile, waitGone, type TempDir } from './helpers.ts';
+import { FIXTURE_SPLIT as SPLIT, fence, killAll, readPids, runRunner, startRunner, tempDir, waitForFile, waitGone, type TempDir, projectFrontMatter } from './helpers.ts';
 
 const split = (w1: number, w2: number) =>
   fence('yaml {file=deploy/split.yaml}', `...\nspec:\n  backends:\n    - service: v1\n      weight: ${w1}\n    - service: v2\n      weight: ${w2}`);
 
+// The project's two targets, following traffic as tutorial.md does, its manifests in
+// deploy/: 11 lines of front matter first.
 const DOC = [
-  '# Setup',
+  projectFrontMatter('deploy') + '# Setup',
   fence('sh', 'echo "ran setup"'),
   '## Tools',
   fence('sh {target=kind}', 'echo "ran tools"'),
@@ -134,7 +136,7 @@ describe('a run with --only', () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(ran(r.stdout), ['setup', 'start', 'look']);
     assert.match(r.stdout, /^↑ bringing up what look needs, without prompting: setup, start$/m);
-    assert.match(r.stdout, /^# 1\. Setup {2}\(doc\.md:1, brought up\)$/m);
+    assert.match(r.stdout, /^# 1\. Setup {2}\(doc\.md:12, brought up\)$/m);
     assert.match(r.stdout, /^# 5\. Look {2}\(doc\.md:\d+\)$/m);
     // One pause, before the chosen section.
     assert.equal(r.stdout.match(/next section in 0s/g)?.length, 1);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { fence, isAlive, killAll, readPids, runRunner, startRunner, tempDir, testEnv, waitGone, type TempDir } from './helpers.ts';
+import { fence, isAlive, killAll, readPids, runRunner, startRunner, tempDir, testEnv, waitGone, type TempDir, TARGETS_FRONT_MATTER } from './helpers.ts';
 
 describe('running blocks', () => {
   let t: TempDir;
@@ -178,11 +178,12 @@ describe('running blocks', () => {
   it('blocks for the other target are skipped quietly; skip=true blocks never run', async () => {
     t.write(
       'doc.md',
-      ['# A', fence('sh {target=kind}', 'echo kind-ran'), fence('sh {target=local}', 'echo local-ran'), fence('sh {skip=true}', 'echo skip-ran')].join('\n'),
+      // The project's two targets: 3 lines of front matter first.
+      [TARGETS_FRONT_MATTER + '# A', fence('sh {target=kind}', 'echo kind-ran'), fence('sh {target=local}', 'echo local-ran'), fence('sh {skip=true}', 'echo skip-ran')].join('\n'),
     );
     const local = await runRunner(['doc.md', '--yes'], { cwd: t.dir });
     assert.equal(local.code, 0);
-    assert.doesNotMatch(local.stdout, /doc\.md:2|kind/, 'a section with something to run does not list the other target\'s blocks');
+    assert.doesNotMatch(local.stdout, /doc\.md:5|kind/, 'a section with something to run does not list the other target\'s blocks');
     assert.match(local.stdout, /^local-ran$/m);
     assert.doesNotMatch(local.stdout, /^(kind|skip)-ran$/m);
     const kind = await runRunner(['doc.md', '--yes', '--target', 'kind'], { cwd: t.dir });
@@ -192,7 +193,7 @@ describe('running blocks', () => {
 
   it('a section with nothing for this target says so once; --list still shows every section, and the other target\'s blocks under its own --target', async () => {
     const kindOnly = (n: number) => fence('sh {target=kind}', `echo kind-${n}`);
-    t.write('doc.md', ['# Cluster', kindOnly(1), kindOnly(2), kindOnly(3), '# Both', fence('mermaid', 'flowchart LR\n  a --> b'), fence('sh', 'echo both-ran')].join('\n'));
+    t.write('doc.md', [TARGETS_FRONT_MATTER + '# Cluster', kindOnly(1), kindOnly(2), kindOnly(3), '# Both', fence('mermaid', 'flowchart LR\n  a --> b'), fence('sh', 'echo both-ran')].join('\n'));
     const r = await runRunner(['doc.md', '--yes'], { cwd: t.dir });
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');

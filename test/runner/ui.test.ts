@@ -36,7 +36,7 @@ describe('ui', () => {
     ] as const) {
       const out = capture(true);
       const ui = createUi(out, capture(true), env);
-      ui.onEvent({ type: 'run-start', file: 'd.md', target: 'local', sections: 1 });
+      ui.onEvent({ type: 'run-start', file: 'd.md', target: 'local', defaultTarget: 'local', sections: 1 });
       ui.onEvent({ type: 'section-start', section });
       assert.equal(out.text.includes('\x1b['), coloured, JSON.stringify(env));
       assert.match(out.text, /1\. Title/);
