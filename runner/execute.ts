@@ -8,9 +8,10 @@ import type { Block, Section } from './document.ts';
 import { CheckFailed, DocumentError, EXIT } from './errors.ts';
 import type { EventBus, Failure, RunStatus } from './events.ts';
 import { broughtUp, isActive, type Plan, type PlannedSection } from './plan.ts';
-import { closeSession, createSession, runBlock as runInShell, type BlockHandle, type BlockResult } from './shell.ts';
+import { closeSession, createSession, runBlock, type BlockHandle } from './shell.ts';
 import { checkWritable, createStager, dryApply } from './stage-edit.ts';
 import { unifiedDiff } from './diff.ts';
+import { readFailure } from './failure.ts';
 
 /**
  * Runs after a section finished well (what it applied came as stage-applied events). Throw a
@@ -42,8 +43,6 @@ export interface RunResult {
   exitCode: number;
   failure: Failure | null;
 }
-
-const STDERR_TAIL_LINES = 10;
 
 /** Validate every stage edit before anything runs, so a bad edit fails with nothing done. */
 export function preflightStages(plan: Plan): void {
@@ -163,7 +162,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
           break;
         }
         case 'run': {
-          const f = await runBlock(section, block, false, options.interrupt);
+          const f = await runCommandBlock(section, block, { always: false, stopOn: options.interrupt });
           if (f) fail(f);
           break;
         }
@@ -176,12 +175,13 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     }
   }
 
-  async function runBlock(section: Section, block: Block, always: boolean, stopOn: AbortSignal): Promise<Failure | null> {
+  /** A run block, in the session's bash; `always`: run by the cleanup; `stopOn`: what stops it. */
+  async function runCommandBlock(section: Section, block: Block, { always, stopOn }: { always: boolean; stopOn: AbortSignal }): Promise<Failure | null> {
     ran.add(block);
     bus.emit({ type: 'block-start', section, block, always });
     const t0 = Date.now();
     let stderr = '';
-    const handle: BlockHandle = runInShell(session, {
+    const handle: BlockHandle = runBlock(session, {
       text: block.text,
       label: `line-${block.line}`,
       timeoutMs: block.attrs.timeoutMs ?? options.timeoutMs,
@@ -201,7 +201,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     bus.emit({ type: 'block-end', block, result, durationMs: Date.now() - t0 });
     if (result.code === 0) return null;
     if (stopOn.aborted) return null; // interrupted, not failed
-    return blockFailure(section, block, result, stderr);
+    return { ...blankFailure(section, block), ...readFailure(doc.file, block, result, stderr, block.attrs.timeoutMs ?? options.timeoutMs) };
   }
 
   async function startBackgroundBlock(section: Section, block: Block): Promise<Failure | null> {
@@ -233,17 +233,17 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     await Promise.all(backgrounds.map((j) => j.stop()));
     if (status !== 'done') {
       // After an interrupt it takes a second Ctrl-C to cut cleanup short; after a failure, one.
-      const hard =
+      const cutShort =
         status === 'interrupted'
           ? (options.hardInterrupt ?? new AbortController().signal)
           : AbortSignal.any([options.interrupt, options.hardInterrupt ?? new AbortController().signal]);
       for (const { section, steps } of plan.sections) {
         if (skippedSections.has(section)) continue;
         for (const { block, action } of steps) {
-          if (hard.aborted) break;
+          if (cutShort.aborted) break;
           if (action !== 'run' || !block.attrs.always || ran.has(block)) continue;
           // Its failure is reported but the run's outcome stays what it was.
-          await runBlock(section, block, true, hard);
+          await runCommandBlock(section, block, { always: true, stopOn: cutShort });
         }
       }
     }
@@ -271,45 +271,6 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     };
   }
 
-  function blockFailure(section: Section, block: Block, r: BlockResult, stderr: string): Failure {
-    const lines = block.text.split('\n');
-    let command: string | null = null;
-    let where = `${doc.file}:${block.line}`;
-    // No ERR trap for errors that end bash outright (set -u, syntax): its message has the line.
-    const scriptLine = new RegExp(`${escapeRegExp(r.script)}: line (\\d+)`, 'g');
-    const fromMessage = [...stderr.matchAll(scriptLine)].map((m) => Number(m[1])).at(-1) ?? null;
-    const failedLine = r.failedLine ?? (r.failedCommand === null ? fromMessage : null);
-    if (failedLine !== null && failedLine <= lines.length) {
-      where = `${doc.file}:${block.line + failedLine}`;
-      command = logicalLine(lines, failedLine - 1);
-    } else if (r.failedCommand) {
-      command = r.failedCommand;
-    }
-    const how = r.timedOut
-      ? `timed out after ${formatMs(block.attrs.timeoutMs ?? options.timeoutMs)}`
-      : r.signal
-        ? `was killed by ${r.signal}`
-        : `exited with code ${r.code}${r.code === 127 ? notFound(stderr) : ''}`;
-    // bash names the temp file it ran; say FILE:LINE of the document instead.
-    const tail = stderr
-      .replace(scriptLine, (_, n: string) => `${doc.file}:${block.line + Number(n)}`)
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .slice(-STDERR_TAIL_LINES);
-    return {
-      section,
-      block,
-      where,
-      command,
-      code: r.code,
-      signal: r.signal,
-      timedOut: r.timedOut,
-      stderrTail: tail,
-      message: `block ${how}`,
-      exitCode: EXIT.failed,
-    };
-  }
-
   function checkFailure(section: Section, err: CheckFailed): Failure {
     return { ...blankFailure(section, null), message: err.message, exitCode: err.exitCode };
   }
@@ -329,31 +290,6 @@ function asksFirst(planned: PlannedSection): boolean {
 /** A brought-up section sets the stage; only the chosen section's traffic is judged. */
 function isChecked(planned: PlannedSection): boolean {
   return !planned.broughtUp;
-}
-
-/** Exit 127 is bash's "command not found": name the command when bash did. */
-function notFound(stderr: string): string {
-  const m = /([^\s:]+): command not found\s*$/m.exec(stderr);
-  return m ? ` (command not found: ${m[1]})` : ' (command not found)';
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** The source line at `i`, joined with its backslash continuations. */
-function logicalLine(lines: string[], i: number): string {
-  let start = i;
-  while (start > 0 && lines[start - 1]!.endsWith('\\')) start--;
-  let end = i;
-  while (end < lines.length - 1 && lines[end]!.endsWith('\\')) end++;
-  return lines.slice(start, end + 1).join('\n');
-}
-
-function formatMs(ms: number): string {
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }
 
 /** The promise's value, or null as soon as the signal aborts. */

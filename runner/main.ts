@@ -87,16 +87,16 @@ async function run(argv: string[], ui: Ui): Promise<number> {
     directFeed: () => directFeedFor(target, document.dir),
   });
 
-  const soft = new AbortController();
-  const hard = new AbortController();
+  const stopRun = new AbortController();
+  const cutCleanupShort = new AbortController();
   let interrupts = 0;
   const onInterrupt = () => {
     interrupts++;
     if (interrupts === 1) {
       ui.note('interrupted: stopping blocks, running always blocks, restoring files (Ctrl-C again to skip always blocks)');
-      soft.abort();
+      stopRun.abort();
     } else if (interrupts === 2) {
-      hard.abort();
+      cutCleanupShort.abort();
     } else {
       // Edited files are put back by the stager's exit hook.
       process.exit(EXIT.interrupted);
@@ -143,8 +143,8 @@ async function run(argv: string[], ui: Ui): Promise<number> {
       verify: options.verify && target.traffic !== undefined,
       afterSection: [observer.afterSection],
       ...(beforeSection ? { beforeSection } : {}),
-      interrupt: soft.signal,
-      hardInterrupt: hard.signal,
+      interrupt: stopRun.signal,
+      hardInterrupt: cutCleanupShort.signal,
     });
     exitCode = result.exitCode;
     return exitCode;
