@@ -5,11 +5,11 @@ import type { Target } from './attributes.ts';
 import type { Block, Section } from './document.ts';
 import { shellWord } from './shell.ts';
 import type { Failure, RunEvent } from './events.ts';
-import { broughtUp, isActive, teardownSection, type JsonSection, type Plan, type PlannedSection } from './plan.ts';
+import { teardownSection, type JsonSection, type Plan } from './plan.ts';
+import { bringUpLine, dryRunLines, indentText, listLines } from './plan-view.ts';
 import { splitLabel } from '../lib/split.ts';
 import type { Summary } from '../lib/summary.ts';
 import { lastWindow, renderBars, renderLine } from './observe/live-view.ts';
-import { sectionClaims } from './observe/claims.ts';
 
 type Paint = (s: string) => string;
 
@@ -131,16 +131,6 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
   const onlyCommand = (file: string, t: Target, section: Section, byDefault: Target) =>
     ['node runner.mjs', shellWord(file), ...(t === byDefault ? [] : ['--target', t]), '--only', section.id].join(' ');
 
-  const bringUpLine = (only: Section, sections: readonly Section[]) =>
-    s.cyan(`↑ bringing up what ${only.id} needs, without prompting: ${sections.map((x) => x.id).join(', ')}`);
-
-  /** --list and --dry-run: a section's declared needs, and whether --only brings it up. */
-  const needsLine = (plan: Plan, { section, broughtUp: up }: PlannedSection, indent: string): string | null => {
-    const needs = (plan.needs.get(section) ?? []).map((n) => n.section.id);
-    const parts = [...(up ? [`brought up for ${plan.only!.id}`] : []), ...(needs.length ? [`needs ${needs.join(' ')}`] : [])];
-    return parts.length ? s.dim(`${indent}(${parts.join('; ')})`) : null;
-  };
-
   const failureLines = (f: Failure): string[] => {
     const title = f.section.number === 0 ? f.section.title : `${f.section.number}. ${f.section.title}`;
     const out = [e.red(e.bold(`✗ failed in section ${title} at ${f.where}`))];
@@ -200,7 +190,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
         }
         case 'bring-up':
           bringingUp = new Set(ev.sections);
-          line(bringUpLine(ev.only, ev.sections));
+          line(bringUpLine(ev.only, ev.sections, s));
           break;
         case 'section-skipped':
           line(s.yellow(`↷ skipped section ${ev.section.number}. ${ev.section.title}`));
@@ -321,59 +311,11 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
     },
 
     list(plan) {
-      const doc = plan.document;
-      line(s.bold(`${doc.file}`) + s.dim(` (target ${plan.target})`));
-      const up = broughtUp(plan);
-      if (plan.only && up.length) line(bringUpLine(plan.only, up));
-      for (const planned of plan.sections) {
-        const { section, steps } = planned;
-        const indent = '  '.repeat(Math.max(0, section.depth - 1));
-        line(`${String(section.number).padStart(3)}  ${indent}${s.bold(section.title)}  ${s.dim(`#${section.id}`)}`);
-        const needs = needsLine(plan, planned, `     ${indent}  `);
-        if (needs) line(needs);
-        for (const step of steps) {
-          if (!isActive(step)) continue;
-          const b = step.block;
-          const lines = b.text.split('\n');
-          const first = b.kind === 'stage' ? `→ ${b.file}` : lines[0]!;
-          const more = b.kind !== 'stage' && lines.length > 1 ? s.dim(` (+${lines.length - 1} line${lines.length > 2 ? "s" : ""})`) : '';
-          line(`     ${indent}  ${s.dim(`line ${String(b.line).padEnd(4)}`)} ${kindLabel(b).padEnd(10)} ${first}${more}`);
-        }
-        for (const c of sectionClaims(doc.file, section)) line(`     ${indent}  ${s.dim(`line ${String(c.line).padEnd(4)}`)} ${'expect'.padEnd(10)} ${c.text}`);
-      }
+      for (const l of listLines(plan, s)) line(l);
     },
 
     dryRun(plan, diffs) {
-      const doc = plan.document;
-      line(s.bold(`${doc.file}`) + s.dim(` (target ${plan.target}, dry run: nothing is executed)`));
-      const up = broughtUp(plan);
-      if (plan.only && up.length) line(bringUpLine(plan.only, up));
-      for (const planned of plan.sections) {
-        const { section, steps } = planned;
-        line();
-        line(s.bold(`${'#'.repeat(Math.max(1, section.depth))} ${section.number}. ${section.title}`) + s.dim(`  #${section.id} (${doc.file}:${section.line})`));
-        const needs = needsLine(plan, planned, '  ');
-        if (needs) line(needs);
-        for (const step of steps) {
-          const b = step.block;
-          if (step.action === 'show') continue;
-          if (step.action === 'skip') {
-            line(s.dim(`  ${doc.file}:${b.line} skipped (${step.reason === 'target' ? `target ${b.target}` : 'skip=true'})`));
-            continue;
-          }
-          line(s.dim(`  ${doc.file}:${b.line} ${kindLabel(b)}${attrSummary(b)}`));
-          if (b.kind === 'stage') {
-            const diff = diffs.get(b);
-            line(diff ? indentText(diff.replace(/\n$/, ''), '    ') : '    (no change)');
-          } else {
-            line(indentText(b.text, '    '));
-          }
-        }
-        for (const c of sectionClaims(doc.file, section)) {
-          line(s.dim(`  ${doc.file}:${c.line} expect (checked when the section ends, ${c.client} client)`));
-          line(`    ${c.text}`);
-        }
-      }
+      for (const l of dryRunLines(plan, diffs, s)) line(l);
     },
 
     json(value) {
@@ -434,27 +376,4 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       atLineStart = true;
     },
   };
-}
-
-function kindLabel(b: Block): string {
-  if (b.kind === 'background') return `background`;
-  if (b.kind === 'stage') return 'stage';
-  return b.attrs.always ? 'run always' : 'run';
-}
-
-function attrSummary(b: Block): string {
-  const parts: string[] = [];
-  if (b.kind === 'stage') parts.push(`→ ${b.file}`);
-  if (b.kind === 'background') parts.push(`name=${b.name}`);
-  if (b.attrs.ready !== undefined) parts.push(`ready=/${b.attrs.ready}/`);
-  if (b.attrs.timeoutMs !== undefined) parts.push(`timeout=${b.attrs.timeoutMs / 1000}s`);
-  if (b.target) parts.push(`target=${b.target}`);
-  return parts.length ? ` ${parts.join(' ')}` : '';
-}
-
-function indentText(text: string, prefix: string): string {
-  return text
-    .split('\n')
-    .map((l) => (l === '' ? '' : prefix + l))
-    .join('\n');
 }
