@@ -5,9 +5,8 @@
 // imported when a run starts: --help, --list and --dry-run start without it.
 
 import { relative } from 'node:path';
-import { readDocument, type Block, type Section } from './document.ts';
+import { readDocument, type Section } from './document.ts';
 import { parseCli, HELP } from './cli.ts';
-import { unifiedDiff } from './diff.ts';
 import { EXIT, UsageError } from './errors.ts';
 import { createBus } from './events.ts';
 import type { SectionChoice } from './execute.ts';
@@ -55,7 +54,8 @@ async function run(argv: string[], ui: Ui): Promise<number> {
     return EXIT.done;
   }
   if (options.dryRun) {
-    const diffs = await stageDiffs(plan);
+    const { stageDiffs } = await import('./stage-edit.ts');
+    const diffs = stageDiffs(plan);
     if (options.json) ui.json(planToJson(plan, diffs));
     else ui.dryRun(plan, diffs);
     return EXIT.done;
@@ -155,15 +155,4 @@ async function run(argv: string[], ui: Ui): Promise<number> {
     if (junit && options.junit !== undefined) ui.results(junit.write(options.junit, observer.checks));
     ui.leftRunning(plan);
   }
-}
-
-/** Each stage edit's diff, applied in memory one after another as the run would. */
-async function stageDiffs(plan: Plan): Promise<Map<Block, string>> {
-  const { dryApply } = await import('./stage-edit.ts');
-  const diffs = new Map<Block, string>();
-  for (const { block, edit } of dryApply(plan)) {
-    // A file an earlier block creates: its diff can only be known when the run gets there.
-    diffs.set(block, edit ? unifiedDiff(edit.file, edit.before, edit.after) : `(${block.file} does not exist yet; an earlier block must create it)\n`);
-  }
-  return diffs;
 }

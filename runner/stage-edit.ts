@@ -1,185 +1,20 @@
-// Stage edits: a ```yaml {file=...} block is merged into that file. Mappings merge,
-// sequences and scalars replace, a leading `...` (the "rest of the file" elision readers
-// write) is dropped. In a multi-document file the block merges into the document of the
-// same kind (and name, if it says one). The result must still parse and, for a TrafficSplit
-// or GRPCRoute, be a valid split (lib/split.ts). On any error nothing is written.
-// Only the edited document is re-rendered; the rest of the file stays byte for byte.
+// Stage edits on disk: each ```yaml {file=...} block merged (yaml-merge.ts) into its file,
+// the originals kept and put back at the end (or on process exit, in case the runner dies
+// some other way), --keep-changes, the writability check before a run, and the dry run
+// that applies every edit in memory for --dry-run and the preflight.
 
 import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  isMap,
-  isScalar,
-  LineCounter,
-  parseAllDocuments,
-  parseDocument,
-  type Document as YamlDocument,
-  type Node as YamlNode,
-  type Pair,
-  type YAMLMap,
-} from 'yaml';
-import { isSplitManifest, SplitError, splitFromManifest, type Split } from '../lib/split.ts';
+import { unifiedDiff } from './diff.ts';
 import type { Block, Document } from './document.ts';
 import { DocumentError } from './errors.ts';
 import type { Plan } from './plan.ts';
+import { computeEdit, type StageEdit } from './yaml-merge.ts';
 
-// The yaml library's warnings (e.g. a collection used as a key) go to stderr as Node process
-// warnings; what matters is reported as errors, in one line.
-const QUIET = 'error' as const;
-
-export interface StageEdit {
-  /** As written in the block, relative to the document's folder. */
-  file: string;
-  path: string;
-  before: string;
-  after: string;
-  /** Set when the edited document is a TrafficSplit or GRPCRoute. */
-  split: Split | null;
-}
+export type { StageEdit } from './yaml-merge.ts';
 
 /** A stage edit's file is not there: an earlier block may create it, so a dry run cannot tell. */
 export class MissingFileError extends DocumentError {}
-
-/** Merge a stage block into `current` (the file's text). Throws DocumentError; never writes. */
-export function computeEdit(doc: Pick<Document, 'file' | 'dir'>, block: Block, current: string): StageEdit {
-  const file = block.file!;
-  const at = (line: number, msg: string) => new DocumentError(doc.file, line, msg);
-  const textStart = block.line + 1;
-
-  // The elision line becomes blank so error lines still point into the block.
-  const snippet = block.text.replace(/^(\s*\n)*\s*\.\.\.[ \t]*(?=\n|$)/, (m) => m.replace(/[^\n]/g, ''));
-  const patchCounter = new LineCounter();
-  const patch = parseDocument(snippet, { lineCounter: patchCounter, keepSourceTokens: false, logLevel: QUIET });
-  if (patch.errors.length > 0) {
-    const e = patch.errors[0]!;
-    const line = e.linePos ? textStart + e.linePos[0].line - 1 : block.line;
-    throw at(line, `bad YAML in the edit for ${file}: ${firstLine(e.message)}`);
-  }
-  if (!isMap(patch.contents)) throw at(block.line, `the edit for ${file} must be a YAML mapping`);
-  const patchLine = (node: YamlNode | null | undefined): number =>
-    node?.range ? textStart + patchCounter.linePos(node.range[0]).line - 1 : block.line;
-
-  const counter = new LineCounter();
-  const docs = parseAllDocuments(current, { lineCounter: counter, logLevel: QUIET });
-  const broken = Array.isArray(docs) ? docs.find((d) => d.errors.length > 0) : undefined;
-  if (broken) {
-    const e = broken.errors[0]!;
-    const where = e.linePos ? `${file}:${e.linePos[0].line}` : file;
-    throw at(block.line, `${where} is not valid YAML before the edit: ${firstLine(e.message)}`);
-  }
-  if (!Array.isArray(docs) || docs.length === 0) throw at(block.line, `${file} holds no YAML document to merge into`);
-
-  // toJS() throws on what parses but cannot be read (an alias to an anchor never set).
-  const patchValue = toJs(patch, (m) => at(block.line, `bad YAML in the edit for ${file}: ${m}`));
-  const values = docs.map((d) => toJs(d, (m) => at(block.line, `${file} is not valid YAML before the edit: ${m}`)));
-  const index = pickDocument(docs, values, patchValue as Record<string, unknown>, file, (m) => at(block.line, m));
-  const target = docs[index]!;
-  mergeMaps(target.contents as YAMLMap, patch.contents);
-
-  // Splice only the edited document back into the text.
-  const start = index === 0 ? 0 : target.range[0];
-  const end = target.range[2];
-  let rendered: string;
-  try {
-    rendered = target.toString();
-  } catch (e) {
-    // The yaml library cannot write some values back (e.g. a !!binary scalar).
-    throw at(block.line, `the edit for ${file} cannot be written as YAML: ${firstLine((e as Error).message)}`);
-  }
-  const after = current.slice(0, start) + rendered + current.slice(end);
-
-  const reparsed = parseAllDocuments(after, { logLevel: QUIET });
-  const bad = Array.isArray(reparsed) ? reparsed.find((d) => d.errors.length > 0) : undefined;
-  if (bad || !Array.isArray(reparsed)) {
-    throw at(block.line, `${file} would not parse after the edit: ${firstLine(bad?.errors[0]?.message ?? 'empty')}`);
-  }
-  const edited = toJs(reparsed[index]!, (m) => at(block.line, `${file} would not parse after the edit: ${m}`));
-  let split: Split | null = null;
-  if (isSplitManifest(edited)) {
-    try {
-      split = splitFromManifest(edited);
-    } catch (e) {
-      if (!(e instanceof SplitError)) throw e;
-      // Point at the `backends:` (or `rules:`) line of the edit when it has one.
-      const spec = keyNode(patch.contents, 'spec');
-      const specMap = patch.contents.get('spec', true);
-      const focus = isMap(specMap) ? (keyNode(specMap, 'backends') ?? keyNode(specMap, 'rules')) : undefined;
-      throw at(patchLine(focus ?? spec), `${file}: ${e.message}`);
-    }
-  }
-  return { file, path: path.resolve(doc.dir, file), before: current, after, split };
-}
-
-function pickDocument(
-  docs: YamlDocument.Parsed[],
-  values: unknown[],
-  patch: Record<string, unknown>,
-  file: string,
-  fail: (msg: string) => Error,
-): number {
-  const kind = typeof patch.kind === 'string' ? patch.kind : undefined;
-  const meta = patch.metadata as Record<string, unknown> | undefined;
-  const name = typeof meta?.name === 'string' ? meta.name : undefined;
-  const describe = (i: number) => {
-    const js = values[i] as Record<string, any> | null;
-    return `${js?.kind ?? '?'}/${js?.metadata?.name ?? '?'}`;
-  };
-  let candidates = docs.map((d, i) => ({ d, i, js: values[i] as Record<string, any> })).filter(({ d }) => isMap(d.contents));
-  if (kind !== undefined) candidates = candidates.filter(({ js }) => js.kind === kind);
-  if (name !== undefined && candidates.length > 1) {
-    candidates = candidates.filter(({ js }) => js?.metadata?.name === name);
-  }
-  if (candidates.length === 1) return candidates[0]!.i;
-  const all = docs.map((_, i) => describe(i)).join(', ');
-  if (candidates.length === 0) {
-    throw fail(`${file} has no ${kind ?? 'mapping'} document${name ? ` named ${name}` : ''} to merge into (it holds ${all})`);
-  }
-  throw fail(`${file} holds several documents (${all}): say which with kind: (and metadata.name) in the edit`);
-}
-
-function toJs(doc: YamlDocument, fail: (message: string) => Error): unknown {
-  try {
-    return doc.toJS();
-  } catch (e) {
-    throw fail(firstLine((e as Error).message));
-  }
-}
-
-function keyNode(map: YAMLMap, key: string): YamlNode | undefined {
-  const pair = (map.items as Pair<YamlNode, unknown>[]).find((p) => keyOf(p.key) === key);
-  return pair?.key;
-}
-
-function keyOf(node: unknown): string {
-  return isScalar(node) ? String(node.value) : String(node);
-}
-
-/** Merge `patch` into `target` in place, keeping the target's comments where nodes are replaced. */
-function mergeMaps(target: YAMLMap, patch: YAMLMap): void {
-  for (const pair of patch.items as Pair<YamlNode, YamlNode | null>[]) {
-    const key = keyOf(pair.key);
-    const existing = (target.items as Pair<YamlNode, YamlNode | null>[]).find((p) => keyOf(p.key) === key);
-    if (!existing) {
-      target.items.push(pair);
-      continue;
-    }
-    const old = existing.value;
-    const next = pair.value;
-    if (isMap(old) && isMap(next)) {
-      mergeMaps(old, next);
-      continue;
-    }
-    if (next && old) {
-      if (!next.comment && old.comment) next.comment = old.comment;
-      if (!next.commentBefore && old.commentBefore) next.commentBefore = old.commentBefore;
-    }
-    existing.value = next;
-  }
-}
-
-function firstLine(s: string): string {
-  return s.split('\n', 1)[0]!.trim().replace(/:$/, '');
-}
 
 /** Throws DocumentError if the run could not write the block's file (checked before anything runs). */
 export function checkWritable(doc: Pick<Document, 'file' | 'dir'>, block: Block): void {
@@ -192,20 +27,20 @@ export function checkWritable(doc: Pick<Document, 'file' | 'dir'>, block: Block)
   }
 }
 
-/**
- * Applies edits to files and puts them back. Originals are kept the first time a file is
- * touched; restore() writes them back (and is also hooked to process exit, in case the
- * runner dies some other way).
- */
+/** Files put back (as the blocks named them), and files that could not be (with why). */
 export interface Restored {
   done: string[];
   failed: string[];
 }
 
+/**
+ * Applies edits to files and puts them back. Originals are kept the first time a file is
+ * touched; restore() writes them back (and is also hooked to process exit, in case the
+ * runner dies some other way).
+ */
 export interface Stager {
   apply(block: Block): StageEdit;
-  /** Puts back every file it changed; returns their paths as the blocks wrote them. */
-  /** Files put back, and files that could not be (with why). */
+  /** Puts back every file it changed. */
   restore(): Restored;
   /** Leave the files as edited (--keep-changes). */
   keep(): void;
@@ -293,4 +128,14 @@ export function* dryApply(plan: Pick<Plan, 'document' | 'sections'>): Generator<
       yield { block, edit };
     }
   }
+}
+
+/** Each stage edit's diff, applied in memory one after another as the run would (--dry-run). */
+export function stageDiffs(plan: Pick<Plan, 'document' | 'sections'>): Map<Block, string> {
+  const diffs = new Map<Block, string>();
+  for (const { block, edit } of dryApply(plan)) {
+    // A file an earlier block creates: its diff can only be known when the run gets there.
+    diffs.set(block, edit ? unifiedDiff(edit.file, edit.before, edit.after) : `(${block.file} does not exist yet; an earlier block must create it)\n`);
+  }
+  return diffs;
 }

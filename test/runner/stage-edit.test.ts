@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { parseDocument, type Block } from '../../runner/document.ts';
-import { computeEdit } from '../../runner/stage-edit.ts';
+import { computeEdit } from '../../runner/yaml-merge.ts';
 import { fence, runRunner, tempDir, type TempDir } from './helpers.ts';
 
 const SPLIT_FILE = `# Apex Service: selects pods of both versions.
