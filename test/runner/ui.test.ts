@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { parseDocument } from '../../runner/document.ts';
 import { createUi, wantsColor, type Output } from '../../runner/ui.ts';
 import { fence } from './helpers.ts';
+import { render, shown } from './screen.ts';
 
 function capture(isTTY: boolean): Output & { text: string } {
   const out = {
@@ -50,11 +51,13 @@ describe('ui', () => {
     const before = out.text;
     assert.match(before, /Enter run · s skip · q quit $/);
     ui.onEvent({ type: 'background-output', name: 'traffic', stream: 'stdout', line: 'summary v1=95 v2=5' });
-    const added = out.text.slice(before.length);
-    assert.equal(added, '\r\x1b[2K[traffic] summary v1=95 v2=5\nEnter run · s skip · q quit ');
+    // What the terminal shows: the line above the prompt, the cursor after the prompt again.
+    const screen = render(out.text);
+    assert.deepEqual(shown(out.text), ['[traffic] summary v1=95 v2=5', 'Enter run · s skip · q quit']);
+    assert.deepEqual([screen.row, screen.col], [1, 'Enter run · s skip · q quit '.length]);
     ui.promptDone('run');
     ui.onEvent({ type: 'background-output', name: 'traffic', stream: 'stdout', line: 'next' });
-    assert.match(out.text, /run\n\[traffic\] next\n$/);
+    assert.deepEqual(shown(out.text), ['[traffic] summary v1=95 v2=5', 'Enter run · s skip · q quit run', '[traffic] next']);
   });
 
   it('without a TTY, background lines are plain prefixed lines', () => {
