@@ -7,7 +7,8 @@ import path from 'node:path';
 import type { Block } from './document.ts';
 import { spawnBlock, type BlockResult, type ShellSession } from './shell.ts';
 
-export const STATE_DIR = '.tutorial';
+/** Where background blocks' logs go, next to the document. */
+const LOG_DIR = '.tutorial';
 
 export interface BackgroundJob {
   name: string;
@@ -30,9 +31,9 @@ export interface BackgroundOptions {
   onLine(stream: 'stdout' | 'stderr', line: string): void;
 }
 
-/** The git-ignored folder for logs, next to the document. */
-export function stateDir(docDir: string): string {
-  const dir = path.join(docDir, STATE_DIR);
+/** The git-ignored folder for logs, next to the document (made, with its .gitignore, on first use). */
+function logDir(docDir: string): string {
+  const dir = path.join(docDir, LOG_DIR);
   mkdirSync(dir, { recursive: true });
   // Ignored wherever the document lives, not only in this repository.
   writeFileSync(path.join(dir, '.gitignore'), '*\n');
@@ -41,7 +42,7 @@ export function stateDir(docDir: string): string {
 
 export async function startBackground(session: ShellSession, block: Block, options: BackgroundOptions): Promise<BackgroundJob> {
   const name = block.name!;
-  const log = path.join(stateDir(session.docDir), `${name}.log`);
+  const log = path.join(logDir(session.docDir), `${name}.log`);
   const fd = openSync(log, 'w');
   const pattern = block.attrs.ready !== undefined ? new RegExp(block.attrs.ready) : null;
 
