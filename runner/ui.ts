@@ -1,5 +1,6 @@
-// The one place that writes to the terminal: run events, --list, --dry-run, prompts and
-// errors. Colour only on a TTY and never when NO_COLOR is set (https://no-color.org).
+// The one place that writes to the terminal: run events as lines (through the live region,
+// live-region.ts), --list and --dry-run (plan-view.ts), prompts and errors. Colour only on
+// a TTY and never when NO_COLOR is set (https://no-color.org).
 
 import type { Target } from './attributes.ts';
 import type { Block, Section } from './document.ts';
@@ -9,6 +10,7 @@ import { teardownSection, type JsonSection, type Plan } from './plan.ts';
 import { bringUpLine, dryRunLines, indentText, listLines } from './plan-view.ts';
 import { splitLabel } from '../lib/split.ts';
 import type { Summary } from '../lib/summary.ts';
+import { createLiveRegion } from './live-region.ts';
 import { lastWindow, renderBars, renderLine } from './observe/live-view.ts';
 
 type Paint = (s: string) => string;
@@ -68,9 +70,6 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
   const e = makeStyle(wantsColor(err, env));
   const tty = out.isTTY === true;
   const PROMPT = `${s.bold('Enter')} run · ${s.bold('s')} skip · ${s.bold('q')} quit `;
-  let promptShown = false;
-  // Whether the last foreground output ended a line, so background lines start on their own.
-  let atLineStart = true;
   let fileName = '';
   let target: Target = '';
   let defaultTarget: Target = '';
@@ -80,44 +79,15 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
   // The live traffic view: lines kept at the bottom of a TTY, redrawn below whatever else is
   // written. Elsewhere (pipes, CI) it is a plain line now and then.
   const live = tty && !env.CI;
-  let region: string[] = [];
-  let regionDrawn = 0;
+  const term = createLiveRegion(out, { live, prompt: PROMPT });
+  const write = term.write;
+  const line = term.line;
   let lastPlain = 0;
   const versionsSeen: string[] = [];
   // The current section: blocks left out for another target, and whether anything ran. A
   // section with nothing for this target says so once, at its end, instead of a line a block.
   let otherTarget: Block[] = [];
   let ranHere = false;
-
-  const eraseRegion = () => {
-    if (regionDrawn === 0) return;
-    out.write(`${promptShown ? '\r\x1b[2K' : ''}\x1b[${regionDrawn}F\x1b[0J`);
-    regionDrawn = 0;
-  };
-  const drawRegion = (atStartOfLine = atLineStart) => {
-    if (!live || region.length === 0 || regionDrawn > 0 || !atStartOfLine) return;
-    out.write(`${region.join('\n')}\n`);
-    regionDrawn = region.length;
-  };
-  /** Under a shown prompt: replace the prompt line with `text` (may be empty), the view, the prompt. */
-  const aboveThePrompt = (text: string) => {
-    if (regionDrawn > 0) eraseRegion();
-    else out.write('\r\x1b[2K');
-    out.write(text);
-    drawRegion(true);
-    out.write(PROMPT);
-  };
-
-  const write = (text: string) => {
-    eraseRegion();
-    out.write(text);
-    if (text.length > 0) atLineStart = text.endsWith('\n');
-    drawRegion();
-  };
-  const line = (text = '') => {
-    if (!atLineStart) write('\n');
-    write(`${text}\n`);
-  };
 
   const commandText = (text: string) =>
     text
@@ -152,11 +122,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
     // Built only when drawn: without a TTY most calls draw nothing.
     const window = () => lastWindow(samples, Date.parse(newest.ts), LIVE_WINDOW_MS);
     if (live) {
-      region = [s.dim(`── traffic, last ${LIVE_WINDOW_MS / 1000} s ──`), ...renderBars(window(), versionsSeen, { color })];
-      if (promptShown) return aboveThePrompt('');
-      if (regionDrawn === 0 && !atLineStart) return; // drawn once the current line ends
-      eraseRegion();
-      drawRegion();
+      term.show([s.dim(`── traffic, last ${LIVE_WINDOW_MS / 1000} s ──`), ...renderBars(window(), versionsSeen, { color })]);
       return;
     }
     const now = Date.now();
@@ -166,9 +132,9 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
   };
 
   const note = (message: string) => {
-    if (!atLineStart) write('\n');
+    if (!term.atLineStart) write('\n');
     err.write(`${e.yellow(message)}\n`);
-    atLineStart = true;
+    term.movedTo(true);
   };
 
   return {
@@ -212,9 +178,9 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
             write(ev.chunk.toString('utf8'));
           } else {
             // Keep stderr on stderr, but remember where the cursor is if both are the terminal.
-            if (err.isTTY) eraseRegion();
+            if (err.isTTY) term.erase();
             err.write(ev.chunk);
-            if (err.isTTY && tty) atLineStart = ev.chunk.toString('utf8').endsWith('\n');
+            if (err.isTTY && tty) term.movedTo(ev.chunk.toString('utf8').endsWith('\n'));
           }
           break;
         case 'block-end': {
@@ -257,8 +223,8 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           break;
         case 'background-output': {
           const text = `${s.dim(`[${ev.name}]`)} ${ev.line}`;
-          if (promptShown && tty) {
-            aboveThePrompt(`${text}\n`);
+          if (term.promptShown && tty) {
+            term.aboveThePrompt(`${text}\n`);
           } else {
             line(text);
           }
@@ -292,8 +258,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
           note(ev.line);
           break;
         case 'run-end': {
-          eraseRegion();
-          region = [];
+          term.drop();
           const secs = (ev.durationMs / 1000).toFixed(1);
           if (ev.failure) for (const l of failureLines(ev.failure)) err.write(`${l}\n`);
           if (ev.status === 'done') line(s.green(s.bold(`✓ done in ${secs}s`)));
@@ -328,13 +293,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       if (section.intro) line(s.dim(section.intro));
     },
 
-    prompt() {
-      if (!atLineStart) write('\n');
-      drawRegion();
-      promptShown = true;
-      out.write(PROMPT);
-      atLineStart = false;
-    },
+    prompt: term.prompt,
 
     report(file) {
       line(s.dim(`report written to ${file}`));
@@ -352,17 +311,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
       line(s.dim(`JUnit results written to ${file}`));
     },
 
-    promptDone(answer) {
-      if (regionDrawn > 0) {
-        // Put the answered prompt above the view, where the next output continues.
-        eraseRegion();
-        promptShown = false;
-        write(`${PROMPT}${answer}\n`);
-        return;
-      }
-      promptShown = false;
-      write(`${answer}\n`);
-    },
+    promptDone: term.promptDone,
 
     waiting(seconds) {
       line(s.dim(`(next section in ${seconds}s)`));
@@ -371,9 +320,9 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
     note,
 
     error(message) {
-      if (!atLineStart) write('\n');
+      if (!term.atLineStart) write('\n');
       err.write(`${e.red(`runner: ${message}`)}\n`);
-      atLineStart = true;
+      term.movedTo(true);
     },
   };
 }
