@@ -12,22 +12,7 @@ import { createObserver } from '../../runner/observe/observer.ts';
 import type { TrafficSource } from '../../runner/observe/traffic-source.ts';
 import { formatSummary, parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import type { Split } from '../../lib/split.ts';
-import { tempDir } from '../runner/helpers.ts';
-
-const deployment = (version: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web-${version}}
-spec:
-  replicas: 1
-  template:
-    metadata: {labels: {app: web, version: ${version}}}
-    spec: {containers: [{name: web, image: web}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web-${version}}
-spec: {selector: {app: web, version: ${version}}}
-`;
+import { tempDir, versionManifests } from '../runner/helpers.ts';
 
 /** Recorded summary lines, delivered when the test says, as a follower would read them. */
 function recordedSource() {
@@ -66,8 +51,8 @@ const split = (v1: number, v2: number): Split => ({
 
 function setup() {
   const t = tempDir();
-  t.write('deploy/web-v1.yaml', deployment('v1'));
-  t.write('deploy/web-v2.yaml', deployment('v2'));
+  t.write('deploy/web-v1.yaml', versionManifests('web', 'v1'));
+  t.write('deploy/web-v2.yaml', versionManifests('web', 'v2'));
   const doc = parseDocument(['# Shift\n', '```yaml {file=split.yaml}\nspec: {}\n```\n', '```sh\ntrue\n```\n'].join('\n'), 'doc.md', t.dir);
   const section = doc.sections[0] as Section;
   const bus = createBus();

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from '../../runner/document.ts';
 import { DocumentError } from '../../runner/errors.ts';
-import { fence, runRunner, tempDir, testEnv } from './helpers.ts';
+import { fence, runRunner, tempDir, testEnv, versionManifests } from './helpers.ts';
 
 const front = (yaml: string) => `---\n${yaml.replace(/\n$/, '')}\n---\n`;
 
@@ -96,21 +96,6 @@ manifests: k8s`) + '# One\n' + fence('sh {target=cloud}', 'true'),
   });
 });
 
-const deployment = (version: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: shop-${version}}
-spec:
-  replicas: 1
-  template:
-    metadata: {labels: {app: shop, version: ${version}}}
-    spec: {containers: [{name: shop, image: shop}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: shop-${version}}
-spec: {selector: {app: shop, version: ${version}}}
-`;
-
 const SPLIT = `apiVersion: split.smi-spec.io/v1alpha2
 kind: TrafficSplit
 metadata: {name: shop-split}
@@ -150,7 +135,7 @@ manifests: k8s`) +
     it(`its own target, follow command and manifests: ${v1}/${v2} traffic against a 50/50 stage exits ${code}`, { timeout: 60_000 }, async () => {
       const t = tempDir();
       try {
-        t.write('k8s/shop.yaml', deployment('v1') + '---\n' + deployment('v2'));
+        t.write('k8s/shop.yaml', versionManifests('shop', 'v1') + '---\n' + versionManifests('shop', 'v2'));
         t.write('k8s/split.yaml', SPLIT);
         t.write('shop.md', doc(v1, v2));
         const r = await runRunner(['shop.md', '-y'], { cwd: t.dir, env: testEnv() });

@@ -89,6 +89,22 @@ manifests: ${JSON.stringify(manifests)}
 `;
 export const PROJECT_LINES = 11;
 
+/** A one-replica Deployment of `app` at `version` and its Service `app-version`, as manifests. */
+export const versionManifests = (app: string, version: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${app}-${version}}
+spec:
+  replicas: 1
+  template:
+    metadata: {labels: {app: ${app}, version: ${version}}}
+    spec: {containers: [{name: ${app}, image: ${app}}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ${app}-${version}}
+spec: {selector: {app: ${app}, version: ${version}}}
+`;
+
 /** A fenced block, so fixtures read like the documents they stand for. */
 export function fence(info: string, body: string): string {
   return `\`\`\`${info}\n${body.replace(/\n$/, '')}\n\`\`\`\n`;
