@@ -4,7 +4,7 @@
 // with a chosen status) apply to both methods, before the first reply, so a demo can show a bad
 // version in the client's counts.
 import * as grpc from '@grpc/grpc-js';
-import type { HelloReply, HelloRequest, StreamHellosRequest } from '../proto/load.ts';
+import { SERVED_BY_POD, SERVED_BY_VERSION, type HelloReply, type HelloRequest, type StreamHellosRequest } from '../proto/load.ts';
 
 export interface Identity {
   version: string;
@@ -32,10 +32,6 @@ const MAX_STREAM_INTERVAL_MS = 60_000;
 function reply(id: Identity, name: string): HelloReply {
   return { message: `Hello ${name || 'stranger'} from ${id.pod} (${id.version})`, version: id.version, pod: id.pod };
 }
-
-/** Trailer keys naming who answered; the client reads them (apps/client/client.ts) on success and failure alike. */
-export const SERVED_BY_VERSION = 'x-served-by-version';
-export const SERVED_BY_POD = 'x-served-by-pod';
 
 function servedBy(id: Identity): grpc.Metadata {
   const md = new grpc.Metadata();
