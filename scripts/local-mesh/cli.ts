@@ -9,7 +9,7 @@ import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { adminFetch as admin, running } from './admin-client.ts';
 import { isAlive, readLogFrom, stopGroup } from './processes.ts';
 import { restart } from './restart.ts';
-import { rolloutRestart } from './rollout.ts';
+import { parseEnvChanges, rolloutRestart, setEnv } from './rollout.ts';
 import { appendHistory, clearState, loadState, logPath, paths, saveState, type AppliedManifest, type Paths, type State } from './state.ts';
 import { up } from './up.ts';
 import { UsageError } from './usage-error.ts';
@@ -26,6 +26,10 @@ export const USAGE = `usage: node scripts/local-mesh.mjs VERB
   rollout restart DEPLOYMENT
                       replace a server Deployment's replicas one at a time, losing no call
                       (new one ready and in the proxy's table, old one out of it, then SIGTERM)
+  set env DEPLOYMENT NAME=VALUE ... NAME- ...
+                      set (or with NAME-, unset) a server Deployment's environment and
+                      replace its replicas as rollout restart does, e.g.
+                      set env deploy/server-v2 FAULT_ERROR_RATE=0.5, later FAULT_ERROR_RATE-
   restart NAME        start one process again on its port (NAME: mesh, client or a server pod);
                       the mesh is handed over on the same ports with the splits last applied
   down                stop everything up started (safe when nothing runs)
@@ -65,6 +69,11 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
       const [sub, target, ...more] = rest;
       if (sub !== 'restart' || !target || more.length) throw new UsageError('rollout takes: restart DEPLOYMENT (e.g. rollout restart server-v1)');
       return rolloutRestart(p, target, out);
+    }
+    case 'set': {
+      const [sub, target, ...changes] = rest;
+      if (sub !== 'env' || !target) throw new UsageError('set takes: env DEPLOYMENT NAME=VALUE|NAME- ... (e.g. set env deploy/server-v2 FAULT_ERROR_RATE=0.5)');
+      return setEnv(p, target, parseEnvChanges(changes), out);
     }
     case 'restart': {
       const [name, ...more] = rest;

@@ -31,13 +31,24 @@ describe('local-mesh verbs and settings', () => {
       const help = await lm(env, '--help');
       assert.match(help.out, /rollout restart DEPLOYMENT/);
       assert.match(help.out, /restart NAME/);
+      assert.match(help.out, /set env DEPLOYMENT NAME=VALUE \.\.\. NAME-/);
+      for (const [args, re] of [
+        [['set'], /^local-mesh: set takes: env DEPLOYMENT/],
+        [['set', 'env', 'server-v2'], /^local-mesh: set env needs NAME=VALUE or NAME-/],
+        [['set', 'env', 'server-v2', 'HOST=0.0.0.0'], /^local-mesh: set env: HOST is chosen by local-mesh/],
+        [['set', 'env', 'server-v2', 'A B'], /^local-mesh: set env: "A B" is not NAME=VALUE or NAME-/],
+      ] as const) {
+        const r = await lm(env, ...args);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+        assert.match(r.err, re);
+      }
       assert.match(help.out, /LOCAL_MESH_CLIENT_ENV/);
       for (const args of [['rollout'], ['rollout', 'status', 'server-v1'], ['restart'], ['restart', 'a', 'b']]) {
         const r = await lm(env, ...args);
         assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
         assert.match(r.err.split('\n')[0]!, /^local-mesh: (rollout|restart) takes/);
       }
-      for (const args of [['rollout', 'restart', 'server-v1'], ['restart', 'mesh']]) {
+      for (const args of [['rollout', 'restart', 'server-v1'], ['restart', 'mesh'], ['set', 'env', 'server-v2', 'FAULT_ERROR_RATE=0.5']]) {
         const r = await lm(env, ...args);
         assert.equal(r.code, 1);
         assert.equal(r.err, 'local-mesh: nothing is running (start it with: node scripts/local-mesh.mjs up)\n');
