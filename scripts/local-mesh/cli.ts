@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
-import { describeSplit, isSplitManifest } from '../../lib/split.ts';
+import { describeSplit, isSplitManifest, type Split } from '../../lib/split.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { adminFetch as admin, running } from './admin-client.ts';
 import { isAlive, readLogFrom, stopGroup } from './processes.ts';
@@ -150,12 +150,8 @@ function remember(p: Paths, s: State, text: string, applied: AppliedSplit[], del
   saveState(p, s);
 }
 
-interface AppliedSplit {
-  apex: string;
-  name?: string;
-  kind?: string;
-  backends: Array<{ service: string; weight: number }>;
-}
+/** A split as the mesh's admin endpoint returns it (lib/split.ts Split as JSON; rules with a GRPCRoute's matches). */
+type AppliedSplit = Pick<Split, 'apex' | 'backends' | 'rules'> & { name?: string; kind?: string };
 
 async function status(p: Paths, json: boolean, out: Out): Promise<number> {
   const s = loadState(p);

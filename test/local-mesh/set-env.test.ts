@@ -1,7 +1,8 @@
 // `local-mesh set env`: a Deployment's environment changed (and unset with NAME-) by a rolling
 // replacement of its replicas, against real processes under traffic through the proxy. With
 // FAULT_ERROR_RATE on v2, the client's summaries show failures from v2 replicas only, at about
-// the rate set, and none on v1; unset, the failures stop. State lives in a temp folder, the
+// the rate set, and none on v1; unset, the failures stop. Then the header route: the client's
+// header calls go to v2 only. State lives in a temp folder, the
 // manifests are a copy of deploy/linkerd/ with fewer replicas, made by the test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +52,7 @@ test('set env parses NAME=VALUE and NAME-, and refuses anything else in one line
 
 test('set env rolls v2 onto FAULT_ERROR_RATE under traffic: v2 fails its share, v1 nothing; NAME- heals it', { timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'local-mesh-set-env-'));
-  const env = { ...process.env, LOCAL_MESH_DIR: join(dir, 'state'), LOCAL_MESH_DEPLOY: smallDeploy(dir), LOCAL_MESH_CLIENT_ENV: 'RATE=200 INTERVAL_MS=500' };
+  const env = { ...process.env, LOCAL_MESH_DIR: join(dir, 'state'), LOCAL_MESH_DEPLOY: smallDeploy(dir), LOCAL_MESH_CLIENT_ENV: 'RATE=200 INTERVAL_MS=500 HEADER_SHARE=0.2' };
   const lm = async (...args: string[]) => {
     try {
       const r = await run(process.execPath, [CLI, ...args], { env, timeout: 90_000 });
@@ -137,6 +138,24 @@ test('set env rolls v2 onto FAULT_ERROR_RATE under traffic: v2 fails its share, 
     assert.match(refused.err, /^local-mesh: rollout of server-v2 stopped at server-v2-\w+: .*FAULT_ERROR_RATE must be a number from 0 to 1, got "2"; the environment of server-v2 is unchanged\n$/s);
     assert.equal((await lm('set', 'env', 'deploy/server-v2', 'FAULT_ERROR_RATE-')).out, 'deployment.apps/server-v2 env unchanged\n');
     assert.equal((await lm('set', 'env', 'deploy/server-v9', 'A=1')).code, 1);
+
+    // The tutorial's header route through local-mesh apply: the client's header calls (a fifth)
+    // all on v2, the rest by the default rule's 95/5.
+    const header = await lm('apply', '-f', join(ROOT, 'deploy', 'gamma', 'server-route-header.yaml'));
+    assert.equal(header.code, 0, header.err);
+    assert.equal(header.out, 'GRPCRoute/server-route configured: server -> [header x-canary=true] server-v2 1 | [*] server-v1 95, server-v2 5\n');
+    const routed = Date.now();
+    let grouped: Summary[] = [];
+    while (grouped.reduce((n, s) => n + s.total, 0) < 600) {
+      await new Promise((r) => setTimeout(r, 500));
+      grouped = windowsSince(await summaries(), routed);
+    }
+    const headerCalls = sum(grouped, (s) => s.groups?.header.byVersion);
+    const plainCalls = sum(grouped, (s) => s.groups?.plain.byVersion);
+    t.diagnostic(`header route: header calls ${JSON.stringify(headerCalls)}, the rest ${JSON.stringify(plainCalls)}`);
+    assert.deepEqual(Object.keys(headerCalls), ['v2']);
+    assert.ok((plainCalls.v1 ?? 0) > 10 * (plainCalls.v2 ?? 0), 'the rest mostly v1 (95/5)');
+    assert.match((await lm('status')).out, /splits: server -> \[header x-canary=true\] server-v2 1 \| \[\*\] server-v1 95, server-v2 5/);
   } finally {
     await lm('down');
     assert.deepEqual([...new Set(pids)].filter((pid) => isAlive(pid)), [], 'every process is gone');
