@@ -6,19 +6,16 @@
 // manifests are a copy of deploy/linkerd/ with fewer replicas, made by the test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { errorCount, parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import { parseEnvChanges } from '../../scripts/local-mesh/rollout.ts';
 import { isAlive } from '../runner/helpers.ts';
+import { localMesh } from './cli.ts';
 
-const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'scripts', 'local-mesh.mjs');
 
 /** deploy/linkerd/ with one v1 and two v2 replicas (fewer processes on a shared machine). */
 function smallDeploy(dir: string): string {
@@ -53,15 +50,7 @@ test('set env parses NAME=VALUE and NAME-, and refuses anything else in one line
 test('set env rolls v2 onto FAULT_ERROR_RATE under traffic: v2 fails its share, v1 nothing; NAME- heals it', { timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'local-mesh-set-env-'));
   const env = { ...process.env, LOCAL_MESH_DIR: join(dir, 'state'), LOCAL_MESH_DEPLOY: smallDeploy(dir), LOCAL_MESH_CLIENT_ENV: 'RATE=200 INTERVAL_MS=500 HEADER_SHARE=0.2' };
-  const lm = async (...args: string[]) => {
-    try {
-      const r = await run(process.execPath, [CLI, ...args], { env, timeout: 90_000 });
-      return { code: 0, out: r.stdout, err: r.stderr };
-    } catch (e) {
-      const x = e as { code: number; stdout: string; stderr: string };
-      return { code: x.code, out: x.stdout, err: x.stderr };
-    }
-  };
+  const lm = (...args: string[]) => localMesh(env, args, 90_000);
   const status = async () => JSON.parse((await lm('status', '--json')).out) as { processes: Array<{ name: string; pid: number; alive: boolean }> };
   const summaries = async (): Promise<Summary[]> => (await lm('logs', '--json', 'client')).out.split('\n').map(parseSummaryLine).filter((s): s is Summary => !!s);
   /** Summary windows that began at or after `from` (ms since the epoch). */

@@ -2,20 +2,14 @@
 // and exit 2, the env overrides parse or name the bad pair, and verbs that need a running set
 // say so.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { envOverrides } from '../../scripts/local-mesh/pods.ts';
+import { localMesh } from './cli.ts';
 
-const CLI = join(import.meta.dirname, '..', '..', 'scripts', 'local-mesh.mjs');
-
-function lm(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, timeout: 30_000 }, (e, out, err) => resolve({ code: e ? Number(e.code) : 0, out, err }));
-  });
-}
+const lm = (env: NodeJS.ProcessEnv, ...args: string[]) => localMesh(env, args, 30_000);
 
 describe('local-mesh verbs and settings', () => {
   it('LOCAL_MESH_CLIENT_ENV / LOCAL_MESH_SERVER_ENV: KEY=VALUE pairs, or one line naming the bad one', () => {

@@ -12,7 +12,7 @@ import { service as healthService } from 'grpc-health-check';
 import { stringify } from 'yaml';
 import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
 import type { HelloReply } from '../../apps/proto/load.ts';
-import { countBy, greeter, load, meshConfig, replicas, ROOT, sayHello, serviceTable, sleep, type GreeterClient, type Replica } from './helpers.ts';
+import { countBy, greeter, load, meshConfig, replicas, ROOT, sayHello, serviceTable, underApplies, type GreeterClient, type Replica } from './helpers.ts';
 
 const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
 
@@ -134,23 +134,9 @@ describe('GRPCRoute matches', () => {
       grpcRoute([weights(50, 50), { matches: [{ headers: [{ type: 'RegularExpression', name: 'x-canary', value: 't.*' }] }], ...to('server-v2') }]),
       grpcRoute([{ matches: [{ headers: [{ name: 'x-canary', value: 'true' }] }, { method: { service: 'demo.v1.Greeter', method: 'Nope' } }], ...to('server-v2') }, weights(1, 0)]),
     ];
-    let done = false;
-    let applies = 0;
-    const applier = (async () => {
-      while (!done) {
-        const res = await fetch(`http://127.0.0.1:${mesh.adminPort}/apply`, { method: 'POST', body: routes[applies % routes.length]! });
-        assert.equal(res.status, 200, await res.text());
-        applies += 1;
-        await sleep(10);
-      }
-    })();
-    let res;
-    try {
-      res = await load(6000, 16, (i) => sayHello(c, { metadata: md({ 'x-canary': i % 3 === 0 ? 'true' : 'false' }) }).then((r) => ({ header: i % 3 === 0, version: r.version })));
-    } finally {
-      done = true;
-      await applier;
-    }
+    const { result: res, applies } = await underApplies(mesh.adminPort, routes, () =>
+      load(6000, 16, (i) => sayHello(c, { metadata: md({ 'x-canary': i % 3 === 0 ? 'true' : 'false' }) }).then((r) => ({ header: i % 3 === 0, version: r.version }))),
+    );
     const failed = res.filter((r) => !r.ok);
     t.diagnostic(`${res.length} calls, ${applies} applies, ${failed.length} failed`);
     assert.equal(failed.length, 0, failed.slice(0, 3).map((r) => !r.ok && r.error.message).join('; '));
