@@ -138,7 +138,8 @@ function refuseUnsupported(o: Obj, allowed: readonly string[], where: string): v
   }
 }
 
-// The characters an Exact match may hold (the CRD's own validation, apis/v1/grpcroute_types.go).
+// The characters an Exact match may hold (the CRD's own validation rules on GRPCMethodMatch,
+// gateway-api apis/v1/grpcroute_types.go, v1.2.1 and v1.4.0 alike).
 const EXACT_SERVICE = /^\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$/i;
 const EXACT_METHOD = /^[A-Za-z_][A-Za-z_0-9]*$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
@@ -330,8 +331,9 @@ function holds(m: RouteMatch, call: CallInfo): boolean {
 /**
  * The rule a call takes, or undefined when none matches (GAMMA: "requests that do not match at
  * least one of the Routes will be rejected", site-src/mesh/index.md). A split without rules
- * takes every call. Precedence, per Gateway API v1.4.0 apis/v1/grpcroute_types.go
- * (GRPCRouteRule.Matches): among the matches that hold, the one with the most characters in
+ * takes every call. Precedence, per kubernetes-sigs/gateway-api apis/v1/grpcroute_types.go
+ * (GRPCRouteRule.Matches; the same text at v1.2.1, which scripts/versions.sh pins for Linkerd
+ * 2.20, and at v1.4.0): among the matches that hold, the one with the most characters in
  * its service, then in its method, then the most header matches; ties go to the first rule
  * (a rule without matches counts as one match of none of these). Characters are counted in
  * the value as written, for Exact and RegularExpression alike. Hostnames (the first two
