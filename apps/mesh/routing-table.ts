@@ -4,7 +4,7 @@
 
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { ConfigError } from '../../lib/config.ts';
-import { isSplitManifest, pickBackend, ruleFor, splitFromManifest, SplitError, type CallInfo, type Split } from '../../lib/split.ts';
+import { callInfo, isSplitManifest, pickBackend, ruleFor, splitFromManifest, SplitError, type CallInfo, type Split } from '../../lib/split.ts';
 
 export interface Endpoint {
   /** host:port the proxy dials. */
@@ -159,13 +159,15 @@ export type Route =
  * A call no rule matches is refused UNIMPLEMENTED: gRPC's reading of the HTTP 404 Gateway API
  * prescribes for it (grpc/grpc doc/http-grpc-status-mapping.md).
  */
-export function route(table: RoutingTable, authority: string, r: number, call?: CallInfo): Route {
+export function route(table: RoutingTable, authority: string, r: number, request?: { path: string; headers: CallInfo['headers'] }): Route {
   const apex = serviceForAuthority(table, authority);
   if (apex === undefined) {
     return { ok: false, code: UNAVAILABLE, reason: 'unknown_service', message: `unknown service ${JSON.stringify(authority)} (known: ${[...table.services.keys()].join(', ')})` };
   }
   const split = table.splits.get(apex);
   if (!split) return { ok: true, apex, backend: apex, endpoints: table.services.get(apex) ?? [] };
+  // The path is only taken apart when a rule may need it: most splits are weights only.
+  const call = split.rules && request ? callInfo(request.path, request.headers) : undefined;
   const rule = call ? ruleFor(split, call) : split;
   if (!rule) {
     return { ok: false, code: UNIMPLEMENTED, reason: 'no_route', message: `no rule of ${split.kind}/${split.name} matches /${call!.service}/${call!.method}` };
