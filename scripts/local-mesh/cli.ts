@@ -29,7 +29,8 @@ export const USAGE = `usage: node scripts/local-mesh.mjs VERB
   set env DEPLOYMENT NAME=VALUE ... NAME- ...
                       set (or with NAME-, unset) a server Deployment's environment and
                       replace its replicas as rollout restart does, e.g.
-                      set env deploy/server-v2 FAULT_ERROR_RATE=0.5, later FAULT_ERROR_RATE-
+                      set env deploy/server-v2 FAULT_ERROR_RATE=0.5, later FAULT_ERROR_RATE-;
+                      deploy/client: the client is started again with it (HEADER_SHARE=0.2)
   restart NAME        start one process again on its port (NAME: mesh, client or a server pod);
                       the mesh is handed over on the same ports with the splits last applied
   down                stop everything up started (safe when nothing runs)

@@ -4,13 +4,14 @@
 // the old one leaves the table, and only then is the old one sent SIGTERM (it drains).
 // `local-mesh set env DEPLOYMENT NAME=VALUE NAME-`: change the Deployment's environment, then
 // the same rolling replacement, so the new replicas run with it (what a changed pod template
-// makes a Deployment do).
+// makes a Deployment do). For the client Deployment, its one process is started again.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { podEnv } from '../../lib/topology.ts';
 import { adminFetch, running } from './admin-client.ts';
 import { graceOf, podName, servicesFor, startPod } from './pods.ts';
 import { stopGroup, type Proc } from './processes.ts';
+import { restart } from './restart.ts';
 import { recordStarted, recordStopped, saveState, type Paths, type State } from './state.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -18,9 +19,12 @@ const ENDPOINT_READY_MS = 10_000;
 
 type Deployment = NonNullable<State['deployments']>[string];
 
-/** The running state and the Deployment a target names: `server-v1`, `deploy/server-v1`, `deployment.apps/server-v1`. */
+/** `server-v1`, `deploy/server-v1`, `deployment.apps/server-v1` -> server-v1. */
+const deploymentName = (target: string) => target.replace(/^(deployments?|deploy)(\.apps)?\//, '');
+
+/** The running state and the server Deployment a target names. */
 function deploymentOf(p: Paths, target: string): { s: State; name: string; dep: Deployment } {
-  const name = target.replace(/^(deployments?|deploy)(\.apps)?\//, '');
+  const name = deploymentName(target);
   const s = running(p);
   const dep = s.deployments?.[name];
   if (!s.deployments || !s.selectors) throw new Error('the processes were started by an older local-mesh: run down, then up');
@@ -58,6 +62,7 @@ export function parseEnvChanges(words: readonly string[]): EnvChange[] {
  * old replicas keep serving.
  */
 export async function setEnv(p: Paths, target: string, changes: readonly EnvChange[], out: (line: string) => void): Promise<number> {
+  if (deploymentName(target) === CLIENT) return setClientEnv(p, changes, out);
   const { s, name, dep } = deploymentOf(p, target);
   const before = structuredClone(dep);
   for (const c of changes) {
@@ -86,6 +91,33 @@ export async function setEnv(p: Paths, target: string, changes: readonly EnvChan
     throw e;
   }
   out(`deployment.apps/${name} env updated`);
+  return 0;
+}
+
+// The client Deployment (deploy/linkerd/client.yaml) runs as the one process `client`; up points
+// it at the proxy with these, so they are not the reader's to change.
+const CLIENT = 'client';
+const CLIENT_WIRING = new Set(['SERVER_ADDR', 'AUTHORITY', 'LOG_FORMAT']);
+
+/** The client's one replica started again with the new environment (`restart client`, which keeps its log as client.previous.log). */
+async function setClientEnv(p: Paths, changes: readonly EnvChange[], out: (line: string) => void): Promise<number> {
+  for (const c of changes) if (CLIENT_WIRING.has(c.name)) throw new UsageError(`set env: the client's ${c.name} is set by local-mesh (it points the client at the proxy)`);
+  const s = running(p);
+  const proc = s.processes.find((x) => x.name === CLIENT);
+  if (!proc?.env) throw new Error('no client process to set env on (known: ' + s.processes.map((x) => x.name).join(', ') + ')');
+  const env = { ...proc.env };
+  for (const c of changes) {
+    if ('unset' in c) delete env[c.name];
+    else env[c.name] = c.value;
+  }
+  if (JSON.stringify(env) === JSON.stringify(proc.env)) {
+    out(`deployment.apps/${CLIENT} env unchanged`);
+    return 0;
+  }
+  proc.env = env;
+  saveState(p, s);
+  await restart(p, CLIENT, out);
+  out(`deployment.apps/${CLIENT} env updated`);
   return 0;
 }
 

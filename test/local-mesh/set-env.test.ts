@@ -1,8 +1,8 @@
 // `local-mesh set env`: a Deployment's environment changed (and unset with NAME-) by a rolling
 // replacement of its replicas, against real processes under traffic through the proxy. With
 // FAULT_ERROR_RATE on v2, the client's summaries show failures from v2 replicas only, at about
-// the rate set, and none on v1; unset, the failures stop. Then the header route: the client's
-// header calls go to v2 only. State lives in a temp folder, the
+// the rate set, and none on v1; unset, the failures stop. Then the client is set to send its
+// header on a share of calls and the header route applied: those calls go to v2 only. State lives in a temp folder, the
 // manifests are a copy of deploy/linkerd/ with fewer replicas, made by the test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,7 +49,7 @@ test('set env parses NAME=VALUE and NAME-, and refuses anything else in one line
 
 test('set env rolls v2 onto FAULT_ERROR_RATE under traffic: v2 fails its share, v1 nothing; NAME- heals it', { timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'local-mesh-set-env-'));
-  const env = { ...process.env, LOCAL_MESH_DIR: join(dir, 'state'), LOCAL_MESH_DEPLOY: smallDeploy(dir), LOCAL_MESH_CLIENT_ENV: 'RATE=200 INTERVAL_MS=500 HEADER_SHARE=0.2' };
+  const env = { ...process.env, LOCAL_MESH_DIR: join(dir, 'state'), LOCAL_MESH_DEPLOY: smallDeploy(dir), LOCAL_MESH_CLIENT_ENV: 'RATE=200 INTERVAL_MS=500' };
   const lm = (...args: string[]) => localMesh(env, args, 90_000);
   const status = async () => JSON.parse((await lm('status', '--json')).out) as { processes: Array<{ name: string; pid: number; alive: boolean }> };
   const summaries = async (): Promise<Summary[]> => (await lm('logs', '--json', 'client')).out.split('\n').map(parseSummaryLine).filter((s): s is Summary => !!s);
@@ -128,8 +128,16 @@ test('set env rolls v2 onto FAULT_ERROR_RATE under traffic: v2 fails its share, 
     assert.equal((await lm('set', 'env', 'deploy/server-v2', 'FAULT_ERROR_RATE-')).out, 'deployment.apps/server-v2 env unchanged\n');
     assert.equal((await lm('set', 'env', 'deploy/server-v9', 'A=1')).code, 1);
 
-    // The tutorial's header route through local-mesh apply: the client's header calls (a fifth)
-    // all on v2, the rest by the default rule's 95/5.
+    // The client sends the header on a fifth of its calls from now on (it is started again)...
+    const tagging = await lm('set', 'env', 'deploy/client', 'HEADER_SHARE=0.2');
+    assert.equal(tagging.code, 0, tagging.err);
+    assert.match(tagging.out, /^client restarted: pid \d+\ndeployment\.apps\/client env updated\n$/);
+    pids.push(...(await status()).processes.map((p) => p.pid));
+    const wiring = await lm('set', 'env', 'deploy/client', 'SERVER_ADDR=server:50051');
+    assert.equal(wiring.code, 2);
+    assert.match(wiring.err, /the client's SERVER_ADDR is set by local-mesh/);
+    // ... and the tutorial's header route through local-mesh apply sends those calls to v2 only,
+    // the rest by the default rule's 95/5.
     const header = await lm('apply', '-f', join(ROOT, 'deploy', 'gamma', 'server-route-header.yaml'));
     assert.equal(header.code, 0, header.err);
     assert.equal(header.out, 'GRPCRoute/server-route configured: server -> [header x-canary=true] server-v2 1 | [*] server-v1 95, server-v2 5\n');
