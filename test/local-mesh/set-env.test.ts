@@ -72,6 +72,12 @@ test('set env rolls v2 onto FAULT_ERROR_RATE under traffic: v2 fails its share, 
     const oldV2 = before.processes.filter((p) => p.name.startsWith('server-v2-'));
     assert.equal(oldV2.length, 2);
 
+    // rollout restart shares the replacement with set env: v1's one replica is replaced too.
+    const oldV1 = before.processes.filter((p) => p.name.startsWith('server-v1-'));
+    const restarted = await lm('rollout', 'restart', 'deploy/server-v1');
+    assert.equal(restarted.code, 0, restarted.err);
+    assert.match(restarted.out, new RegExp(`^${oldV1[0]!.name} .*replaced by server-v1-\\w+ .*\ndeployment\\.apps/server-v1 restarted\n$`));
+
     const rollStart = Date.now();
     const set = await lm('set', 'env', 'deploy/server-v2', 'FAULT_ERROR_RATE=0.5');
     assert.equal(set.code, 0, set.err);
