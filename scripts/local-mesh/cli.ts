@@ -5,13 +5,13 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { statusName } from '../../lib/grpc-status.ts';
-import { describeSplit, isSplitManifest } from '../../lib/split.ts';
+import { describeSplit, isSplitManifest, type Split } from '../../lib/split.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { adminFetch as admin, running } from './admin-client.ts';
 import { directTarget } from './direct-target.ts';
 import { isAlive, readLogFrom, stopGroup } from './processes.ts';
 import { restart } from './restart.ts';
-import { rolloutRestart } from './rollout.ts';
+import { parseEnvChanges, rolloutRestart, setEnv } from './rollout.ts';
 import { appendHistory, clearState, loadState, logPath, paths, saveState, type AppliedManifest, type Paths, type State } from './state.ts';
 import { up } from './up.ts';
 import { UsageError } from './usage-error.ts';
@@ -29,6 +29,11 @@ export const USAGE = `usage: node scripts/local-mesh.mjs VERB
   rollout restart DEPLOYMENT
                       replace a server Deployment's replicas one at a time, losing no call
                       (new one ready and in the proxy's table, old one out of it, then SIGTERM)
+  set env DEPLOYMENT NAME=VALUE ... NAME- ...
+                      set (or with NAME-, unset) a server Deployment's environment and
+                      replace its replicas as rollout restart does, e.g.
+                      set env deploy/server-v2 FAULT_ERROR_RATE=0.5, later FAULT_ERROR_RATE-;
+                      deploy/client: the client is started again with it (HEADER_SHARE=0.2)
   restart NAME        start one process again on its port (NAME: mesh, client or a server pod);
                       the mesh is handed over on the same ports with the splits last applied
   down                stop everything up started (safe when nothing runs)
@@ -68,6 +73,11 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
       const [sub, target, ...more] = rest;
       if (sub !== 'restart' || !target || more.length) throw new UsageError('rollout takes: restart DEPLOYMENT (e.g. rollout restart server-v1)');
       return rolloutRestart(p, target, out);
+    }
+    case 'set': {
+      const [sub, target, ...changes] = rest;
+      if (sub !== 'env' || !target) throw new UsageError('set takes: env DEPLOYMENT NAME=VALUE|NAME- ... (e.g. set env deploy/server-v2 FAULT_ERROR_RATE=0.5)');
+      return setEnv(p, target, parseEnvChanges(changes), out);
     }
     case 'restart': {
       const [name, ...more] = rest;
@@ -144,12 +154,8 @@ function remember(p: Paths, s: State, text: string, applied: AppliedSplit[], del
   saveState(p, s);
 }
 
-interface AppliedSplit {
-  apex: string;
-  name?: string;
-  kind?: string;
-  backends: Array<{ service: string; weight: number }>;
-}
+/** A split as the mesh's admin endpoint returns it (lib/split.ts Split as JSON; rules with a GRPCRoute's matches). */
+type AppliedSplit = Pick<Split, 'apex' | 'backends' | 'rules'> & { name?: string; kind?: string };
 
 async function status(p: Paths, json: boolean, out: Out): Promise<number> {
   const s = loadState(p);
