@@ -5,20 +5,33 @@
 
 import { manifestFiles, podEnv, readTopology, TopologyError } from '../../lib/topology.ts';
 import { envOverrides, freshLog, podName, programFor, PROGRAMS, READY_MS, servicesFor, startMeshProcess, startPod, tsxArgs } from './pods.ts';
-import { isAlive, startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
-import { ensureDir, loadState, recordStarted, ROOT, saveState, type Paths, type State } from './state.ts';
+import { demoProcesses, describe, stopAll } from './down.ts';
+import { startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
+import { clearState, ensureDir, pruneLogs, recordStarted, ROOT, saveState, tryLoadState, type Paths, type State } from './state.ts';
 
+/**
+ * Safe to run again: when everything the state names runs (and nothing else of this demo
+ * does), it only says so, and prunes the logs of replicas that are gone. Otherwise (a crash,
+ * a killed proxy, a damaged state) it stops whatever is left of the demo and starts afresh.
+ */
 export async function up(p: Paths, out: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<State> {
-  const existing = loadState(p);
-  if (existing) {
-    const dead = existing.processes.filter((x) => !isAlive(x));
-    if (dead.length === 0) {
-      out(`already up: ${existing.processes.length} processes (local-mesh status shows them)`);
+  const { state: existing, damaged } = tryLoadState(p);
+  const { listed, strays } = demoProcesses(p, existing);
+  if (existing || damaged || strays.length) {
+    const dead = (existing?.processes ?? []).filter((x) => !listed.includes(x));
+    if (existing && existing.processes.length > 0 && dead.length === 0 && strays.length === 0) {
+      const pruned = pruneLogs(p, existing.processes.map((x) => x.name));
+      out(`already up: ${existing.processes.length} processes (local-mesh status shows them)${pruned.length ? `; removed ${pruned.length} logs of processes that are gone` : ''}`);
       return existing;
     }
-    out(`some processes had stopped (${dead.map((d) => d.name).join(', ')}); restarting everything`);
-    for (const x of existing.processes) await stopGroup(x);
+    if (damaged) out(`${damaged}: starting afresh`);
+    if (dead.length) out(`some processes had stopped (${describe(dead)}); starting afresh`);
+    if (strays.length) out(`stopping ${strays.length} process${strays.length === 1 ? '' : 'es'} of this demo the state does not list: ${describe(strays)}`);
+    await stopAll([...listed, ...strays]);
+    // The splits applied belonged to the proxy that is gone; the new one starts without.
+    clearState(p);
   }
+  pruneLogs(p, []);
 
   // Bad overrides are refused before anything starts.
   const serverEnv = envOverrides(env, 'LOCAL_MESH_SERVER_ENV');
