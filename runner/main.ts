@@ -10,6 +10,7 @@ import { execute, preflightStages, type AfterSection, type SectionChoice } from 
 import { pauseMode, readAnswer, sleep } from './pause.ts';
 import { makePlan, planToJson, type Plan } from './plan.ts';
 import { dryApply } from './stage-edit.ts';
+import { missingPrograms } from './preflight.ts';
 import { createUi, type Ui } from './ui.ts';
 import { DEFAULT_VERIFY_TIMEOUT_MS } from './cli.ts';
 import { createObserver } from './observe/observer.ts';
@@ -63,6 +64,11 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
   }
 
   preflightStages(plan);
+  const missing = missingPrograms(plan, { verify: options.verify });
+  if (missing.length > 0) {
+    for (const line of missing) ui.error(line);
+    return EXIT.failed;
+  }
 
   const bus = createBus();
   bus.on((e) => ui.onEvent(e));
