@@ -102,10 +102,15 @@ async function main(): Promise<number> {
   let lastSplit: [number, number] = SPLITS[0]!;
   let lastAppliedAt = 0;
   const splitFile = path.join(dir, 'split.yaml');
+  const applyMs: number[] = [];
+  const rolloutMs: number[] = [];
+  // One apply at a time, so the last one sent is the last one in force; a slow one (each is a
+  // fresh `node scripts/local-mesh.mjs`) delays the next, and applyMs shows by how much.
   const apply = async (split: [number, number]) => {
     writeFileSync(splitFile, splitYaml(split));
     const at = Date.now();
     await lm('apply', '-f', splitFile);
+    applyMs.push(Date.now() - at);
     lastSplit = split;
     lastAppliedAt = at;
     applies++;
@@ -139,8 +144,9 @@ async function main(): Promise<number> {
       nextRoll += ROLL_MS;
       const d = deployments[rollouts % deployments.length]!;
       rollouts++;
+      const at = Date.now();
       rolling = lm('rollout', 'restart', d)
-        .then(() => undefined)
+        .then(() => void rolloutMs.push(Date.now() - at))
         .catch((e: { stderr?: string; message: string }) => void problems.push(`rollout restart ${d}: ${(e.stderr || e.message).trim()}`))
         .finally(() => (rolling = undefined));
     }
@@ -194,15 +200,23 @@ async function main(): Promise<number> {
   const win = Math.min(60_000, (elapsedMs - WARMUP_MS) / 3);
   const growth: Record<string, { afterWarmupMb: number; endMb: number; growthPct: number }> = {};
   const servers: number[] = [];
+  const mb = (kb: number) => Math.round(kb / 102.4) / 10;
+  const byMinute = (name: string) => {
+    const xs = rss.get(name) ?? [];
+    return Array.from({ length: Math.ceil(elapsedMs / 60_000) }, (_, m) => xs.filter((x) => x.t >= m * 60_000 && x.t < (m + 1) * 60_000).map((x) => x.kb))
+      .filter((w) => w.length)
+      .map((w) => mb(median(w)));
+  };
   for (const [name, xs] of rss) {
-    if (name !== 'mesh' && name !== 'client') servers.push(...xs.map((x) => x.kb));
+    // A replica's peak: its first samples are taken while it is still loading.
+    if (name !== 'mesh' && name !== 'client') servers.push(Math.max(...xs.map((x) => x.kb)));
     const early = xs.filter((x) => x.t >= WARMUP_MS && x.t < WARMUP_MS + win).map((x) => x.kb);
     const late = xs.filter((x) => x.t >= elapsedMs - win).map((x) => x.kb);
     if (!early.length || !late.length || xs[0]!.t > WARMUP_MS) continue; // not there throughout
     const a = median(early);
     const b = median(late);
     const pct = ((b - a) / a) * 100;
-    growth[name] = { afterWarmupMb: Math.round(a / 102.4) / 10, endMb: Math.round(b / 102.4) / 10, growthPct: Math.round(pct * 10) / 10 };
+    growth[name] = { afterWarmupMb: mb(a), endMb: mb(b), growthPct: Math.round(pct * 10) / 10 };
     if (pct > GROWTH_LIMIT) problems.push(`${name}: resident memory grew ${pct.toFixed(1)} % after the warm-up (${growth[name].afterWarmupMb} -> ${growth[name].endMb} MB)`);
   }
   if (Object.keys(growth).length === 0) problems.push('no process ran from the end of the warm-up to the end: nothing to compare');
@@ -222,7 +236,11 @@ async function main(): Promise<number> {
     p99MsMedianWindow: p99s.length ? Math.round(median(p99s) * 100) / 100 : null,
     p99MsWorstWindow: p99s.length ? Math.round(Math.max(...p99s) * 100) / 100 : null,
     rss: growth,
-    serverRssMbRange: servers.length ? [Math.round(Math.min(...servers) / 102.4) / 10, Math.round(Math.max(...servers) / 102.4) / 10] : null,
+    serverPeakRssMbRange: servers.length ? [mb(Math.min(...servers)), mb(Math.max(...servers))] : null,
+    servers: servers.length,
+    rssMbByMinute: { mesh: byMinute('mesh'), client: byMinute('client') },
+    applyMs: { median: applyMs.length ? median(applyMs) : null, max: applyMs.length ? Math.max(...applyMs) : null },
+    rolloutMs: { median: rolloutMs.length ? median(rolloutMs) : null, max: rolloutMs.length ? Math.max(...rolloutMs) : null },
     load: { start: load0.map((x) => Math.round(x * 100) / 100), median1m: Math.round(median(loadSamples) * 100) / 100, max1m: Math.round(Math.max(...loadSamples) * 100) / 100 },
     cores: os.cpus().length,
     node: process.version,
@@ -243,10 +261,12 @@ function writeSection(r: Record<string, any>): void {
   const section = `## Soak
 
 \`npm run soak\` on ${r.startedAt.slice(0, 10)}: the local demo for ${r.minutes} minutes, the client at ${r.rate} calls/s
-through the proxy, the split moved every ${SPLIT_MS / 1000} s (${r.applies} applies), a \`rollout restart\` of one
-server Deployment every ${ROLL_MS / 1000} s (${r.rollouts}, alternating server-v1 and server-v2; each replaces its 3
-replicas one at a time). ${r.ok ? 'Held' : '**Failed**'}: ${r.failed} failed calls of ${r.callsAnswered + r.failed} (${r.callsPerSecond} answered/s);
-the last split (${r.lastSplit}) in force in the proxy and in the client's counts ${r.lastSplitConvergedMs} ms after its apply.
+through the proxy, the split moved every ${SPLIT_MS / 1000} s (${r.applies} applies, one at a time: each is a fresh
+\`local-mesh apply\`, which took ${r.applyMs.median} ms at the median and ${r.applyMs.max} ms at most, so a slow one
+delays the next), a \`rollout restart\` of one server Deployment every ${ROLL_MS / 1000} s (${r.rollouts}, alternating
+server-v1 and server-v2; each replaces its 3 replicas one at a time, ${r.rolloutMs.median} ms at the median).
+${r.ok ? 'Held' : '**Failed**'}: ${r.failed} failed calls of ${r.callsAnswered + r.failed} (${r.callsPerSecond} answered/s); the last split (${r.lastSplit})
+in force in the proxy, and in the client's counts ${r.lastSplitConvergedMs} ms after its apply.
 ${r.problems.length ? `Problems: ${r.problems.join('; ')}.\n` : ''}
 Memory of the processes that ran throughout (medians of 5 s samples, the window after the
 ${WARMUP_MS / 1000} s warm-up against the last one; limit ${GROWTH_LIMIT} %):
@@ -255,7 +275,9 @@ ${WARMUP_MS / 1000} s warm-up against the last one; limit ${GROWTH_LIMIT} %):
 | --- | --- | --- | --- |
 ${rows}
 
-Server replicas live about ${(2 * ROLL_MS) / 60_000} minutes each here (they are rolled); their RSS stayed within ${r.serverRssMbRange?.[0]}–${r.serverRssMbRange?.[1]} MB.
+Median RSS by minute, MB: mesh ${r.rssMbByMinute.mesh.join(', ')}; client ${r.rssMbByMinute.client.join(', ')}.
+Server replicas live about ${Math.round((2 * ROLL_MS) / 6000) / 10} minutes each here (they are rolled); the peaks of the ${r.servers} seen
+ranged over ${r.serverPeakRssMbRange?.[0]}–${r.serverPeakRssMbRange?.[1]} MB.
 Latency p99 per 1 s window: median ${r.p99MsMedianWindow} ms, worst ${r.p99MsWorstWindow} ms.
 Machine: ${r.cores} cores shared with other work, Node ${r.node}; load average (1 min) at the start
 ${r.load.start[0]}, median ${r.load.median1m} and at most ${r.load.max1m} during the run.

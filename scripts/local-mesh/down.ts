@@ -30,7 +30,7 @@ export async function stopAll(xs: Array<Pick<Proc, 'name' | 'pid' | 'mark'>>): P
 
 export async function down(p: Paths, state: State | undefined, damaged: string | undefined, out: Out): Promise<number> {
   const { listed, strays } = demoProcesses(p, state);
-  if (damaged) out(`${damaged}: looking for the demo's processes by their marker instead`);
+  if (damaged) out(`${damaged}: looking for the demo's processes by their marker instead${process.platform === 'linux' ? '' : ' (that needs /proc, which only Linux has: stop them by hand)'}`);
   if (strays.length) {
     const why = damaged ? 'found' : state ? 'found, not in the state' : 'no state file; found';
     out(`${why} ${strays.length} process${strays.length === 1 ? '' : 'es'} of this demo by their marker: ${describe(strays)}`);

@@ -17,23 +17,16 @@ import { clearState, ensureDir, pruneLogs, recordStarted, ROOT, saveState, tryLo
 export async function up(p: Paths, out: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<State> {
   const { state: existing, damaged } = tryLoadState(p);
   const { listed, strays } = demoProcesses(p, existing);
-  if (existing || damaged || strays.length) {
-    const dead = (existing?.processes ?? []).filter((x) => !listed.includes(x));
-    if (existing && existing.processes.length > 0 && dead.length === 0 && strays.length === 0) {
-      const pruned = pruneLogs(p, existing.processes.map((x) => x.name));
-      out(`already up: ${existing.processes.length} processes (local-mesh status shows them)${pruned.length ? `; removed ${pruned.length} logs of processes that are gone` : ''}`);
-      return existing;
-    }
-    if (damaged) out(`${damaged}: starting afresh`);
-    if (dead.length) out(`some processes had stopped (${describe(dead)}); starting afresh`);
-    if (strays.length) out(`stopping ${strays.length} process${strays.length === 1 ? '' : 'es'} of this demo the state does not list: ${describe(strays)}`);
-    await stopAll([...listed, ...strays]);
-    // The splits applied belonged to the proxy that is gone; the new one starts without.
-    clearState(p);
+  const dead = (existing?.processes ?? []).filter((x) => !listed.includes(x));
+  // Complete: an `up` killed half-way left servers but no proxy or client.
+  const complete = existing?.mesh !== undefined && existing.processes.some((x) => x.name === 'client');
+  if (existing && complete && dead.length === 0 && strays.length === 0) {
+    const pruned = pruneLogs(p, existing.processes.map((x) => x.name));
+    out(`already up: ${existing.processes.length} processes (local-mesh status shows them)${pruned.length ? `; removed ${pruned.length} logs of processes that are gone` : ''}`);
+    return existing;
   }
-  pruneLogs(p, []);
 
-  // Bad overrides are refused before anything starts.
+  // Bad overrides are refused before anything starts (or anything left is stopped).
   const serverEnv = envOverrides(env, 'LOCAL_MESH_SERVER_ENV');
   const clientEnv = envOverrides(env, 'LOCAL_MESH_CLIENT_ENV');
   const topo = readTopology(manifestFiles(p.deploy));
@@ -42,6 +35,18 @@ export async function up(p: Paths, out: (line: string) => void, env: NodeJS.Proc
   if (servers.length === 0) throw new TopologyError(`${p.deploy}: no server Deployment found`);
   if (clients.length !== 1) throw new TopologyError(`${p.deploy}: expected one client Deployment, found ${clients.length}`);
   const client = clients[0]!;
+
+  if (existing || damaged || strays.length) {
+    if (damaged) out(`${damaged}: starting afresh`);
+    if (dead.length) out(`some processes had stopped (${describe(dead)}); starting afresh`);
+    else if (existing && !complete) out('the last up did not finish; starting afresh');
+    if (strays.length) out(`stopping ${strays.length} process${strays.length === 1 ? '' : 'es'} of this demo the state does not list: ${describe(strays)}`);
+    await stopAll([...listed, ...strays]);
+    // The splits applied belonged to the proxy that is gone; the new one starts without.
+    clearState(p);
+  }
+  // Every process of this demo is gone now: so are the replicas the old logs belonged to.
+  pruneLogs(p, []);
 
   ensureDir(p);
   const state: State = {
