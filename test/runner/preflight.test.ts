@@ -27,7 +27,7 @@ describe('preflight: missing programs', () => {
       assert.deepEqual(local(true, ['bash', 'kind', 'timeout']), []);
       const kind = missingPrograms(makePlan(doc, { target: 'kind' }), { verify: true }, (n) => n === 'bash');
       assert.deepEqual(kind, [
-        'kubectl not found on PATH (the traffic checks follow the client with kubectl logs): install kubectl 1.33-1.35 (within one minor of the 1.34 cluster): https://kubernetes.io/docs/tasks/tools/',
+        "kubectl not found on PATH (the traffic checks follow the client with kubectl logs): install kubectl within one minor of the cluster's Kubernetes (KIND_NODE_IMAGE in scripts/versions.sh): https://kubernetes.io/docs/tasks/tools/",
         `kind not found on PATH (${doc.file}:3 calls it): install kind at the release scripts/versions.sh pins: https://kind.sigs.k8s.io/docs/user/quick-start/#installation`,
       ]);
       // Without the checks, kubectl is still needed where a block calls it.
