@@ -7,7 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { describeSplit, isSplitManifest } from '../../lib/split.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { adminFetch as admin, running } from './admin-client.ts';
-import { readLogFrom, isAlive } from './processes.ts';
+import { isAlive, readLogFrom } from './processes.ts';
 import { restart } from './restart.ts';
 import { rolloutRestart } from './rollout.ts';
 import { down } from './down.ts';
