@@ -260,6 +260,8 @@ function writeSection(r: Record<string, any>): void {
     .join('\n');
   const section = `## Soak
 
+\`npm run soak -- --write\` writes this section (bench/run.ts, \`npm run bench\`, rewrites the file without it).
+
 \`npm run soak\` on ${r.startedAt.slice(0, 10)}: the local demo for ${r.minutes} minutes, the client at ${r.rate} calls/s
 through the proxy, the split moved every ${SPLIT_MS / 1000} s (${r.applies} applies, one at a time: each is a fresh
 \`local-mesh apply\`, which took ${r.applyMs.median} ms at the median and ${r.applyMs.max} ms at most, so a slow one
