@@ -65,7 +65,7 @@ describe('local-mesh keeps track of its processes', () => {
     }
   });
 
-  it('up is a no-op when all runs; up over a missing state or a killed proxy, and down over a damaged state, find every process', { timeout: 300_000 }, async () => {
+  it('up is a no-op when all runs; up over a missing state or a killed proxy, and down over a damaged state, find every process', { timeout: 300_000 }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'local-mesh-recovery-'));
     const env = { ...process.env, LOCAL_MESH_DIR: dir };
     const p = paths(env);
@@ -81,7 +81,9 @@ describe('local-mesh keeps track of its processes', () => {
       writeFileSync(join(dir, 'server-v1-gone1.log'), 'old\n');
       writeFileSync(join(dir, 'server-v1-gone1.previous.log'), 'older\n');
       const n = history();
+      const t0 = performance.now();
       const again = await lm(env, 'up');
+      t.diagnostic(`up over a running demo: ${Math.round(performance.now() - t0)} ms, Node and tsx start-up included`);
       assert.equal(again.code, 0, again.err);
       assert.match(again.out, /^already up: 8 processes .*; removed 2 logs of processes that are gone\n$/);
       assert.deepEqual(pids(), a);
