@@ -66,14 +66,20 @@ async function run(argv: string[], ui: Ui, hooks: Hooks): Promise<number> {
     return EXIT.done;
   }
 
-  const [{ execute, preflightStages }, { createObserver }, { sourceForTarget }, { directFeedForTarget }, { createJunit }] = await Promise.all([
+  const [{ execute, preflightStages }, { createObserver }, { sourceForTarget }, { directFeedForTarget }, { createJunit }, { missingPrograms }] = await Promise.all([
     import('./execute.ts'),
     import('./observe/observer.ts'),
     import('./observe/traffic-source.ts'),
     import('./observe/direct-source.ts'),
     import('./junit.ts'),
+    import('./preflight.ts'),
   ]);
   preflightStages(plan);
+  const missing = missingPrograms(plan, { verify: options.verify });
+  if (missing.length > 0) {
+    for (const line of missing) ui.error(line);
+    return EXIT.failed;
+  }
 
   const bus = createBus();
   bus.on((e) => ui.onEvent(e));

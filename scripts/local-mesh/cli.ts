@@ -9,17 +9,20 @@ import { describeSplit, isSplitManifest, type Split } from '../../lib/split.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { adminFetch as admin, running } from './admin-client.ts';
 import { directTarget } from './direct-target.ts';
-import { isAlive, readLogFrom, stopGroup } from './processes.ts';
+import { isAlive, readLogFrom } from './processes.ts';
 import { restart } from './restart.ts';
 import { parseEnvChanges, rolloutRestart, setEnv } from './rollout.ts';
-import { appendHistory, clearState, loadState, logPath, paths, saveState, type AppliedManifest, type Paths, type State } from './state.ts';
+import { down } from './down.ts';
+import { appendHistory, loadState, logPath, paths, saveApplied, tryLoadState, type AppliedManifest, type Paths, type State } from './state.ts';
 import { up } from './up.ts';
 import { UsageError } from './usage-error.ts';
 
 export { UsageError } from './usage-error.ts';
 
 export const USAGE = `usage: node scripts/local-mesh.mjs VERB
-  up                  start the servers (from deploy/linkerd), the mesh proxy and the client
+  up                  start the servers (from deploy/linkerd), the mesh proxy and the client;
+                      nothing to do when all of them run; after a crash, stops what is left
+                      and starts afresh
   apply -f FILE       apply a TrafficSplit or GRPCRoute to the mesh (like kubectl apply)
   delete -f FILE      remove the splits FILE defines (like kubectl delete)
   status [--json]     processes, the split in force, requests per backend
@@ -36,7 +39,9 @@ export const USAGE = `usage: node scripts/local-mesh.mjs VERB
                       deploy/client: the client is started again with it (HEADER_SHARE=0.2)
   restart NAME        start one process again on its port (NAME: mesh, client or a server pod);
                       the mesh is handed over on the same ports with the splits last applied
-  down                stop everything up started (safe when nothing runs)
+  down                stop everything up started, found by the state or, when that is
+                      damaged or missing, by the marker each process carries (safe when
+                      nothing runs)
 
 Environment:
   LOCAL_MESH_DIR         where state, logs and history.jsonl live (default .local-mesh/)
@@ -55,9 +60,11 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
       noArgs(verb, rest);
       await up(p, out);
       return 0;
-    case 'down':
+    case 'down': {
       noArgs(verb, rest);
-      return down(p, out);
+      const { state, damaged } = tryLoadState(p);
+      return down(p, state, damaged, out);
+    }
     case 'apply':
     case 'delete':
       return applyOrDelete(p, verb, fileArg(verb, rest), out);
@@ -151,7 +158,7 @@ function remember(p: Paths, s: State, text: string, applied: AppliedSplit[], del
     if (doc) s.applied[a.apex] = { kind: a.kind ?? '', ...(a.name ? { name: a.name } : {}), manifest: doc.toString().replace(/^---[^\n]*\n/, '') } satisfies AppliedManifest;
   }
   for (const a of deleted) delete s.applied[a.apex];
-  saveState(p, s);
+  saveApplied(p, s.applied);
 }
 
 /** A split as the mesh's admin endpoint returns it (lib/split.ts Split as JSON; rules with a GRPCRoute's matches). */
@@ -240,22 +247,4 @@ async function logs(p: Paths, name: string, follow: boolean, json: boolean, out:
   }
   drain();
   return 0;
-}
-
-async function down(p: Paths, out: Out): Promise<number> {
-  const s = loadState(p);
-  if (!s) {
-    out('nothing to stop');
-    return 0;
-  }
-  // Client first, so its last summary is written while the proxy and servers still answer.
-  const order = [...s.processes].sort((a, b) => rank(a.name) - rank(b.name));
-  for (const x of order) await stopGroup(x);
-  clearState(p);
-  out(`stopped ${order.length} processes`);
-  return 0;
-}
-
-function rank(name: string): number {
-  return name === 'client' ? 0 : name === 'mesh' ? 1 : 2;
 }
