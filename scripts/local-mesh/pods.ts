@@ -41,8 +41,22 @@ export function podName(deployment: string): string {
   return `${deployment}-${randomBytes(4).toString('hex').slice(0, 5)}`;
 }
 
+/**
+ * V8 flags per program. Servers and client run at the tutorial's tens of calls per second,
+ * where V8's optimising compilers buy nothing measurable and cost about 10 MB each
+ * (`--lite-mode`; `--no-expose-wasm` only silences the warning that lite mode turns wasm off):
+ * bench/memory.ts, BENCHMARKS.md. The proxy keeps them: the latency bench and the drills load it
+ * with hundreds of calls per second.
+ */
+export const NODE_FLAGS: Readonly<Record<keyof typeof PROGRAMS, readonly string[]>> = {
+  server: ['--lite-mode', '--no-expose-wasm'],
+  client: ['--lite-mode', '--no-expose-wasm'],
+  mesh: [],
+};
+
 export function tsxArgs(file: string): string[] {
-  return ['--import', 'tsx', file];
+  const program = (Object.keys(PROGRAMS) as Array<keyof typeof PROGRAMS>).find((k) => PROGRAMS[k] === file);
+  return [...(program ? NODE_FLAGS[program] : []), '--import', 'tsx', file];
 }
 
 /** A new, empty log for a process name. */
