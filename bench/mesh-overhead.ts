@@ -139,6 +139,9 @@ async function openLoopPair(direct: Client, proxied: Client, seconds: number) {
   return { lat, errors, offered: pacer.fired() };
 }
 
+/** Calls that failed in the closed loops (deadline exceeded on a starved machine, mostly). */
+let closedLoopErrors = 0;
+
 /** Closed loop, CONCURRENCY calls in flight, for `seconds`: completed calls per second. */
 async function closedLoop(c: Client, seconds: number): Promise<number> {
   let done = 0;
@@ -147,8 +150,10 @@ async function closedLoop(c: Client, seconds: number): Promise<number> {
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (!stop) {
-        await call(c);
-        done += 1;
+        // A failed call is counted, not fatal: on a machine shared at a load average of 20 a
+        // call can outlive its 5 s deadline, and one such call should not void the run.
+        if (await call(c).then(() => true, () => false)) done += 1;
+        else closedLoopErrors += 1;
         if (performance.now() - t0 > seconds * 1000) stop = true;
       }
     }),
@@ -266,7 +271,8 @@ async function throughputPhase(direct: Client, proxied: Client, result: Record<s
   const total = (u: Record<string, number>) => u.client! + u.server! + u.mesh!;
   console.log(`  CPU per call (µs, user + system): direct client ${ud.client} + server ${ud.server} = ${total(ud)}; proxied client ${up.client} + server ${up.server} + proxy ${up.mesh} = ${total(up)}`);
   console.log(`  if CPU-bound, the ratio would be ${(total(ud) / total(up)).toFixed(2)}`);
-  Object.assign(result, { throughput: { direct: td, proxied: tp, ratio: tp / td, rounds, cpuUsPerCall: { direct: ud, proxied: up } } });
+  if (closedLoopErrors) console.log(`  ${closedLoopErrors} call(s) failed in the closed loops`);
+  Object.assign(result, { throughput: { direct: td, proxied: tp, ratio: tp / td, rounds, cpuUsPerCall: { direct: ud, proxied: up }, errors: closedLoopErrors } });
 }
 
 async function applyPhase(proxied: Client, adminPort: string, result: Record<string, unknown>): Promise<void> {
@@ -285,8 +291,9 @@ async function applyPhase(proxied: Client, adminPort: string, result: Record<str
     const workers = Array.from({ length: 4 }, async () => {
       while (!stop) {
         const started = performance.now();
-        const r = await call(proxied);
-        calls.push({ started, ended: performance.now(), version: r.version });
+        const r = await call(proxied).catch(() => undefined);
+        if (r) calls.push({ started, ended: performance.now(), version: r.version });
+        else closedLoopErrors += 1;
       }
     });
     await sleep(50);
