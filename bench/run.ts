@@ -32,7 +32,10 @@ const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 function runScript(file: string, argv: string[] = [], env: NodeJS.ProcessEnv = {}): Array<Record<string, any>> {
   const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...argv], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 15 * 60_000 });
   if (r.status !== 0) throw new Error(`${file} ${argv.join(' ')} exited ${r.status ?? r.signal}:\n${r.stderr.slice(-2000)}`);
-  return r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const results = r.stdout.split('\n').filter((l) => l.startsWith('{'));
+  // Each result as it comes, so a later failure loses none of them.
+  log(`  ${file} ${argv.join(' ')} (load ${os.loadavg()[0]!.toFixed(2)}): ${results.at(-1) ?? 'no result'}`);
+  return results.map((l) => JSON.parse(l));
 }
 
 function lm(dir: string, argv: string[], env: NodeJS.ProcessEnv = {}): string {
@@ -121,11 +124,12 @@ function localRun(clientEnv: string | undefined): number {
     const text = readFileSync(doc, 'utf8');
     if (!UP_LINE.test(text)) throw new Error('tutorial.md: no local `node scripts/local-mesh.mjs up` line to time the walk with');
     writeFileSync(doc, text.replace(UP_LINE, `${clientEnv ? `LOCAL_MESH_CLIENT_ENV='${clientEnv}' ` : ''}node scripts/local-mesh.mjs up`));
-    execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '-qam', 'up line'], { cwd: dir, stdio: 'ignore' });
+    execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '--allow-empty', '-qam', 'up line'], { cwd: dir, stdio: 'ignore' });
     const t0 = performance.now();
     const r = spawnSync(process.execPath, ['runner.mjs', '--yes'], { cwd: dir, env: copyEnv(), encoding: 'utf8', timeout: 10 * 60_000 });
     const secs = (performance.now() - t0) / 1000;
     if (r.status !== 0) throw new Error(`local run failed (${r.status}):\n${(r.stdout + r.stderr).slice(-3000)}`);
+    log(`  walk with ${clientEnv ?? 'the manifests\' settings'}: ${secs.toFixed(1)} s`);
     return secs;
   } finally {
     rmSync(dir, { recursive: true, force: true });
