@@ -230,7 +230,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       respondGrpcError(down, r.code, r.message);
       return;
     }
-    const call = startCall(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, limits.replayBytes, limits.maxMessageBytes);
+    const call = startCall(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, limits.replayBytes, limits.maxMessageBytes, t0, metrics.overhead);
     place(call, r, t0, 0);
   });
   try {
