@@ -27,7 +27,8 @@ export const USAGE = `usage: node scripts/local-mesh.mjs VERB
   apply -f FILE       apply a TrafficSplit or GRPCRoute to the mesh (like kubectl apply)
   delete -f FILE      remove the splits FILE defines (like kubectl delete)
   status [--json]     processes, the split in force, requests per backend
-  logs [-f] [--json] NAME   a process's log (client: its summary lines; -f follows)
+  logs [-f] [--json] NAME   a process's log (client: its summary lines; -f follows it, and
+                      the new process after a restart)
   endpoints SERVICE   a gRPC target listing the service's replicas in a random order (for
                       direct, unmeshed calls: pick_first lands on a random one, as via kube-proxy)
   rollout restart DEPLOYMENT
