@@ -151,20 +151,23 @@ function readLog(file: string): string {
   }
 }
 
-/** The bytes of `file` from `offset` on (empty if it is missing or has not grown). */
-export function readLogFrom(file: string, offset: number): Buffer {
+/**
+ * The bytes of `file` from `offset` on, and which file that is (its inode), read through one
+ * descriptor so the two agree even while the log is being rotated. Missing file: ino undefined.
+ */
+export function readLogChunk(file: string, offset: number): { ino?: number; bytes: Buffer } {
   let fd: number;
   try {
     fd = openSync(file, 'r');
   } catch {
-    return Buffer.alloc(0);
+    return { bytes: Buffer.alloc(0) };
   }
   try {
-    const size = fstatSync(fd).size;
-    if (size <= offset) return Buffer.alloc(0);
+    const { ino, size } = fstatSync(fd);
+    if (size <= offset) return { ino, bytes: Buffer.alloc(0) };
     const buf = Buffer.alloc(size - offset);
     const n = readSync(fd, buf, 0, buf.length, offset);
-    return buf.subarray(0, n);
+    return { ino, bytes: buf.subarray(0, n) };
   } finally {
     closeSync(fd);
   }

@@ -4,6 +4,7 @@
 // the rate set, and none on v1; unset, the failures stop. Then the client is set to send its
 // header on a share of calls and the header route applied: those calls go to v2 only. State lives in a temp folder, the
 // manifests are a copy of deploy/linkerd/ with fewer replicas, made by the test.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -61,6 +62,7 @@ test('set env rolls v2 onto FAULT_ERROR_RATE under traffic: v2 fails its share, 
     return acc;
   };
   let pids: number[] = [];
+  let follower: ChildProcess | undefined;
   try {
     const up = await lm('up');
     assert.equal(up.code, 0, up.err);
@@ -134,6 +136,12 @@ test('set env rolls v2 onto FAULT_ERROR_RATE under traffic: v2 fails its share, 
     assert.equal((await lm('set', 'env', 'deploy/server-v2', 'FAULT_ERROR_RATE-')).out, 'deployment.apps/server-v2 env unchanged\n');
     assert.equal((await lm('set', 'env', 'deploy/server-v9', 'A=1')).code, 1);
 
+    // A follower started before the client is replaced must go on with the new one, reading its
+    // new log from the start (not the old file's offset), and not end with the old process.
+    follower = spawn(process.execPath, [join(ROOT, 'scripts', 'local-mesh.mjs'), 'logs', '-f', '--json', 'client'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let followed = '';
+    follower.stdout!.on('data', (d) => (followed += d));
+    const followerExit = new Promise<number | null>((r) => follower!.on('exit', (c) => r(c)));
     // The client sends the header on a fifth of its calls from now on (it is started again)...
     const tagging = await lm('set', 'env', 'deploy/client', 'HEADER_SHARE=0.2');
     assert.equal(tagging.code, 0, tagging.err);
@@ -158,8 +166,17 @@ test('set env rolls v2 onto FAULT_ERROR_RATE under traffic: v2 fails its share, 
     t.diagnostic(`header route: header calls ${JSON.stringify(headerCalls)}, the rest ${JSON.stringify(plainCalls)}`);
     assert.deepEqual(Object.keys(headerCalls), ['v2']);
     assert.ok((plainCalls.v1 ?? 0) > 10 * (plainCalls.v2 ?? 0), 'the rest mostly v1 (95/5)');
+    const followedLines = followed.split('\n').map(parseSummaryLine).filter((s): s is Summary => !!s);
+    assert.equal(follower.exitCode, null, 'logs -f is still following after the client was replaced');
+    assert.ok(followedLines.some((s) => s.final), 'it printed the old client\'s last summary');
+    const fromNew = followedLines.filter((s) => s.groups && Date.parse(s.ts) - s.intervalMs >= routed);
+    assert.ok(fromNew.length >= 3, `it followed the new client's log: ${fromNew.length} summaries with groups since the route`);
+    assert.ok(fromNew.reduce((n, s) => n + s.total, 0) >= 400, 'the new log read from its start');
+    follower.kill('SIGTERM');
+    assert.equal(await followerExit, 0);
     assert.match((await lm('status')).out, /splits: server -> \[header x-canary=true\] server-v2 1 \| \[\*\] server-v1 95, server-v2 5/);
   } finally {
+    if (follower?.exitCode === null) follower.kill('SIGKILL');
     await lm('down');
     assert.deepEqual([...new Set(pids)].filter((pid) => isAlive(pid)), [], 'every process is gone');
     rmSync(dir, { recursive: true, force: true });

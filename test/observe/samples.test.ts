@@ -35,6 +35,16 @@ test('every sample summary line in the documents is one the client can print', (
         assert.deepEqual(keys.filter((k) => clientKeys.includes(k)), clientKeys, `${where}: lacks fields the client always prints`);
         assert.deepEqual(keys.filter((k) => !allKeys.has(k)), [], `${where}: fields the client never prints`);
         const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+        // (A line in the older format, before them, has failures without them.)
+        if (s.errorsByVersion || s.errorsByPod) assert.ok(sum(s.errors) > 0, `${where}: failed by version or pod on a line where nothing failed`);
+        if (s.errorsByVersion) assert.equal(sum(s.errorsByVersion), sum(s.errors), `${where}: failed by version does not add up to the errors`);
+        if (s.errorsByPod) assert.equal(sum(s.errorsByPod), sum(s.errors), `${where}: failed by pod does not add up to the errors`);
+        if (s.groups) {
+          const { header, plain } = s.groups;
+          assert.equal(header.total + plain.total, s.total, `${where}: the groups' totals do not add up`);
+          assert.equal(header.ok + plain.ok, s.ok, `${where}: the groups' ok do not add up`);
+          for (const v of Object.keys(s.byVersion)) assert.equal((header.byVersion[v] ?? 0) + (plain.byVersion[v] ?? 0), s.byVersion[v], `${where}: the groups' ${v} does not add up`);
+        }
         assert.equal(sum(s.byVersion), s.ok, `${where}: calls by version do not add up to ok`);
         assert.equal(sum(s.byPod), s.ok, `${where}: calls by pod do not add up to ok`);
         assert.equal(s.total, s.ok + sum(s.errors), `${where}: total is not ok + errors`);

@@ -274,7 +274,7 @@ test('every stage edit lands in a document of its file and leaves a valid split'
     const target = objs.find((m) => m.file === b.file && m.obj.kind === 'TrafficSplit')!;
     return splitFromManifest(merge(target.obj, parse(b.text.replace(/^\.\.\.[ \t]*\n/, ''))), known).backends.map((x) => `${x.service}=${x.weight}`).join(',');
   });
-  assert.deepEqual(smi, ['server-v1=95,server-v2=5', 'server-v1=50,server-v2=50', 'server-v2=100']);
+  assert.deepEqual(smi, ['server-v1=95,server-v2=5', 'server-v1=100', 'server-v1=50,server-v2=50', 'server-v2=100']);
 });
 
 /** Mappings merge, sequences and scalars replace: what the runner does with a stage edit. */
