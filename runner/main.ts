@@ -61,14 +61,21 @@ async function run(argv: string[], ui: Ui): Promise<number> {
     return EXIT.done;
   }
 
-  const [{ execute, preflightStages }, { createObserver }, { followSource, silentSource }, { directFeedFor }, { createJunit }] = await Promise.all([
+  const [{ execute, preflightStages }, { createObserver }, { followSource, silentSource }, { directFeedFor }, { createJunit }, { missingPrograms }] = await Promise.all([
     import('./execute.ts'),
     import('./observe/observer.ts'),
     import('./observe/traffic-source.ts'),
     import('./observe/direct-source.ts'),
     import('./junit.ts'),
+    import('./preflight.ts'),
   ]);
   preflightStages(plan);
+  const follows = [target.traffic, target.direct === 'blocks' ? undefined : target.direct].flatMap((c) => (c ? [c.follow] : []));
+  const missing = missingPrograms(plan, { verify: options.verify, follows });
+  if (missing.length > 0) {
+    for (const line of missing) ui.error(line);
+    return EXIT.failed;
+  }
 
   const bus = createBus();
   bus.on((e) => ui.onEvent(e));

@@ -9,6 +9,7 @@ import http2, {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
+import type { OverheadSink } from './metrics.ts';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
@@ -138,6 +139,13 @@ export interface Call {
   trailers: OutgoingHttpHeaders | undefined;
   trailersReady: boolean;
   wantTrailers: boolean;
+  /** performance.now() when the call's headers arrived; the start of the request leg. */
+  readonly receivedAt: number;
+  /** When the endpoint's answer arrived (0: not yet, or the answer is ours, not the endpoint's). */
+  answeredAt: number;
+  /** Where the proxy's own time per call goes; each leg is reported once. */
+  readonly overhead: OverheadSink | undefined;
+  requestTimed: boolean;
 }
 
 interface Attempt {
@@ -160,6 +168,7 @@ function sendTrailers(c: Call): void {
   if (c.downFinished || c.down.destroyed || c.down.closed) return;
   c.downFinished = true;
   c.down.sendTrailers(c.trailers ?? {});
+  if (c.answeredAt > 0) c.overhead?.response(performance.now() - c.answeredAt);
 }
 
 // Request chunks are held until the end of the I/O callback that brought them: if the
@@ -250,10 +259,16 @@ function writeHeld(c: Call): void {
   if (!u || u.destroyed) return;
   let ok = true;
   for (const chunk of chunks) ok = u.write(chunk);
+  if (!c.requestTimed && chunks.length > 0) timeRequest(c);
   if (!ok) {
     c.down.pause();
     u.once('drain', onUpDrain);
   }
+}
+
+function timeRequest(c: Call): void {
+  c.requestTimed = true;
+  c.overhead?.request(performance.now() - c.receivedAt);
 }
 
 function onUpDrain(this: Up): void {
@@ -290,6 +305,7 @@ function onUpError(this: Up, e: Error & { code?: string }): void {
 function onUpResponse(this: Up, h: IncomingHttpHeaders, flags: number): void {
   const a = this[ATTEMPT];
   const c = a.call;
+  c.answeredAt = performance.now();
   c.committed = true;
   c.replay = null;
   a.sink.onResponse(a.ctx);
@@ -300,6 +316,7 @@ function onUpResponse(this: Up, h: IncomingHttpHeaders, flags: number): void {
     a.status = statusOf(h);
     c.downFinished = true;
     down.respond(responseHeaders(h), { endStream: true });
+    c.overhead?.response(performance.now() - c.answeredAt);
     return;
   }
   down.respond(responseHeaders(h), { waitForTrailers: true });
@@ -365,6 +382,7 @@ function onUpClose(this: Up): void {
         c.downFinished = true;
       } else {
         a.broken = true;
+        c.answeredAt = 0;
         c.trailers = { 'grpc-status': String(a.status), 'grpc-message': encodeGrpcMessage(message) };
         c.trailersReady = true;
         down.end();
@@ -382,7 +400,15 @@ function onUpClose(this: Up): void {
  * the request body is kept (up to maxReplayBytes) until an endpoint answers, so a refused
  * call can be sent again, whole, elsewhere.
  */
-export function startCall(down: ServerHttp2Stream, headers: IncomingHttpHeaders, downEnded: boolean, maxReplayBytes: number, maxMessageBytes = Infinity): Call {
+export function startCall(
+  down: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  downEnded: boolean,
+  maxReplayBytes: number,
+  maxMessageBytes = Infinity,
+  receivedAt = performance.now(),
+  overhead?: OverheadSink,
+): Call {
   const c: Call = {
     down,
     headers: requestHeaders(headers),
@@ -404,6 +430,10 @@ export function startCall(down: ServerHttp2Stream, headers: IncomingHttpHeaders,
     trailers: undefined,
     trailersReady: false,
     wantTrailers: false,
+    receivedAt,
+    answeredAt: 0,
+    overhead,
+    requestTimed: false,
   };
   (down as Down)[CALL] = c;
   down.on('error', ignore);
@@ -423,6 +453,7 @@ export function attempt<T>(c: Call, session: ClientHttp2Session, label: string, 
   const u = session.request(c.headers, { endStream: c.ended && again.length === 0 }) as Up;
   u[ATTEMPT] = { call: c, label, sink: sink as AttemptSink<unknown>, ctx, status: undefined, err: undefined, broken: false };
   c.up = u;
+  if (!c.requestTimed && c.ended && again.length === 0) timeRequest(c);
   for (const chunk of again) u.write(chunk);
   if (c.ended && again.length > 0) u.end();
   u.on('error', onUpError);

@@ -5,7 +5,7 @@
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { describeSplit, type Split } from '../../lib/split.ts';
+import { describeSplit, type CallInfo, type Split } from '../../lib/split.ts';
 import { startAdmin, type AdminHandlers } from './admin.ts';
 import { DEFAULT_EWMA, observe, pickP2C, type Estimate, type EwmaOptions } from './balancer.ts';
 import { attempt as startAttempt, callFinished, failCall, GRPC, refuseCall, respondGrpcError, startCall, type AttemptSink, type Call } from './forwarder.ts';
@@ -223,14 +223,14 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     const t0 = performance.now();
     const authority = String(headers[':authority'] ?? headers.host ?? '');
     // Routed once, against the table in force now: a later apply does not move this call.
-    const r = route(table, authority, Math.random());
+    const r = route(table, authority, Math.random(), { path: String(headers[':path'] ?? ''), headers: headers as CallInfo['headers'] });
     if (!r.ok) {
       down.on('error', noop);
-      metrics.routeFailure('unknown_service');
-      respondGrpcError(down, GRPC.UNAVAILABLE, r.message);
+      metrics.routeFailure(r.reason);
+      respondGrpcError(down, r.code, r.message);
       return;
     }
-    const call = startCall(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, limits.replayBytes, limits.maxMessageBytes);
+    const call = startCall(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, limits.replayBytes, limits.maxMessageBytes, t0, metrics.overhead);
     place(call, r, t0, 0);
   });
   try {

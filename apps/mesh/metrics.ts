@@ -23,6 +23,20 @@ export interface EndpointGauge {
 /** Upper bounds of the latency buckets, milliseconds (+Inf is implied). */
 const BUCKETS_MS = [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 30000];
 
+/**
+ * The proxy's own time per call, in process, milliseconds: `request` from a call's headers
+ * arriving to its first request bytes handed to the endpoint's stream, `response` from the
+ * endpoint's answer arriving to the client's final frame handed back. What the end-to-end
+ * latency carries on top (the kernel, the other processes on the cores) is not in it.
+ */
+const OVERHEAD_BUCKETS_MS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100];
+
+/** Where the forwarder reports each call's two legs (see OVERHEAD_BUCKETS_MS). */
+export interface OverheadSink {
+  request(ms: number): void;
+  response(ms: number): void;
+}
+
 /** The counters of one (service, backend, endpoint, pod); callers keep it for the call's life. */
 export interface Series {
   key: CallKey;
@@ -50,6 +64,7 @@ export interface Metrics {
   routeFailure(reason: string): void;
   /** A client opened an HTTP/2 connection to the proxy. */
   connection(): void;
+  readonly overhead: OverheadSink;
   render(gauges: readonly EndpointGauge[]): string;
 }
 
@@ -64,6 +79,7 @@ export function createMetrics(): Metrics {
   const hists = new Map<string, Histogram>();
   const routeFailures = new Map<string, number>();
   let connections = 0;
+  const legs = { request: bucketCounts(OVERHEAD_BUCKETS_MS), response: bucketCounts(OVERHEAD_BUCKETS_MS) };
 
   return {
     series(k) {
@@ -96,6 +112,10 @@ export function createMetrics(): Metrics {
     connection() {
       connections += 1;
     },
+    overhead: {
+      request: (ms) => count(legs.request, OVERHEAD_BUCKETS_MS, ms),
+      response: (ms) => count(legs.response, OVERHEAD_BUCKETS_MS, ms),
+    },
     render(gauges) {
       const out: string[] = [];
       out.push('# HELP mesh_downstream_connections_total HTTP/2 connections clients opened to the proxy.', '# TYPE mesh_downstream_connections_total counter');
@@ -119,6 +139,13 @@ export function createMetrics(): Metrics {
         out.push(`mesh_response_latency_ms_sum${labels(base)} ${h.sum.toFixed(3)}`);
         out.push(`mesh_response_latency_ms_count${labels(base)} ${h.n}`);
       }
+      out.push("# HELP mesh_proxy_overhead_ms The proxy's own time per call, in process: leg=request from its headers in to its request handed upstream, leg=response from the endpoint's answer in to the client's final frame handed back.", '# TYPE mesh_proxy_overhead_ms histogram');
+      for (const [leg, h] of Object.entries(legs)) {
+        OVERHEAD_BUCKETS_MS.forEach((le, i) => out.push(`mesh_proxy_overhead_ms_bucket{leg="${leg}",le="${le}"} ${h.counts[i]}`));
+        out.push(`mesh_proxy_overhead_ms_bucket{leg="${leg}",le="+Inf"} ${h.n}`);
+        out.push(`mesh_proxy_overhead_ms_sum{leg="${leg}"} ${h.sum.toFixed(4)}`);
+        out.push(`mesh_proxy_overhead_ms_count{leg="${leg}"} ${h.n}`);
+      }
       out.push('# HELP mesh_route_failures_total Calls refused before routing.', '# TYPE mesh_route_failures_total counter');
       for (const [reason, n] of routeFailures) out.push(`mesh_route_failures_total${labels({ reason })} ${n}`);
       out.push('# HELP mesh_endpoint_ready 1 while the endpoint is in the rotation.', '# TYPE mesh_endpoint_ready gauge');
@@ -130,4 +157,21 @@ export function createMetrics(): Metrics {
       return out.join('\n') + '\n';
     },
   };
+}
+
+interface BucketCounts {
+  /** Cumulative, as Prometheus renders them: counts[i] is the samples <= bounds[i]. */
+  counts: number[];
+  sum: number;
+  n: number;
+}
+
+function bucketCounts(bounds: readonly number[]): BucketCounts {
+  return { counts: bounds.map(() => 0), sum: 0, n: 0 };
+}
+
+function count(h: BucketCounts, bounds: readonly number[], x: number): void {
+  for (let i = bounds.length - 1; i >= 0 && x <= bounds[i]!; i--) h.counts[i]! += 1;
+  h.sum += x;
+  h.n += 1;
 }

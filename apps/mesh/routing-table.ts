@@ -4,7 +4,7 @@
 
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { ConfigError } from '../../lib/config.ts';
-import { isSplitManifest, pickBackend, splitFromManifest, SplitError, type Split } from '../../lib/split.ts';
+import { callInfo, isSplitManifest, pickBackend, ruleFor, splitFromManifest, SplitError, type CallInfo, type Split } from '../../lib/split.ts';
 
 export interface Endpoint {
   /** host:port the proxy dials. */
@@ -61,7 +61,8 @@ export function parseServices(json: unknown): Map<string, Endpoint[]> {
 /** A new table with this endpoint table; refused if a split in force would lose a service. */
 export function withServices(table: RoutingTable, services: ReadonlyMap<string, readonly Endpoint[]>): RoutingTable {
   for (const split of table.splits.values()) {
-    for (const name of [split.apex, ...split.backends.map((b) => b.service)]) {
+    const backends = (split.rules ?? [split]).flatMap((r) => r.backends.map((b) => b.service));
+    for (const name of [split.apex, ...backends]) {
       if (!services.has(name)) throw new ConfigError(`service ${name} is used by the split for ${split.apex} and cannot be removed`);
     }
   }
@@ -144,17 +145,33 @@ export function serviceForAuthority(table: RoutingTable, authority: string): str
   return undefined;
 }
 
+/** gRPC status codes a route failure answers with. */
+const UNAVAILABLE = 14;
+const UNIMPLEMENTED = 12;
+
 export type Route =
   | { ok: true; apex: string; backend: string; endpoints: readonly Endpoint[] }
-  | { ok: false; message: string };
+  | { ok: false; code: number; reason: 'unknown_service' | 'no_route'; message: string };
 
-/** Authority -> apex -> backend by the split's weights (or the apex itself) -> its endpoints. */
-export function route(table: RoutingTable, authority: string, r: number): Route {
+/**
+ * Authority -> apex -> the rule the call takes (lib/split.ts ruleFor; a split without rules
+ * has one) -> backend by its weights (or the apex itself, without a split) -> its endpoints.
+ * A call no rule matches is refused UNIMPLEMENTED: gRPC's reading of the HTTP 404 Gateway API
+ * prescribes for it (grpc/grpc doc/http-grpc-status-mapping.md).
+ */
+export function route(table: RoutingTable, authority: string, r: number, request?: { path: string; headers: CallInfo['headers'] }): Route {
   const apex = serviceForAuthority(table, authority);
   if (apex === undefined) {
-    return { ok: false, message: `unknown service ${JSON.stringify(authority)} (known: ${[...table.services.keys()].join(', ')})` };
+    return { ok: false, code: UNAVAILABLE, reason: 'unknown_service', message: `unknown service ${JSON.stringify(authority)} (known: ${[...table.services.keys()].join(', ')})` };
   }
   const split = table.splits.get(apex);
-  const backend = split ? pickBackend(split, r) : apex;
+  if (!split) return { ok: true, apex, backend: apex, endpoints: table.services.get(apex) ?? [] };
+  // The path is only taken apart when a rule may need it: most splits are weights only.
+  const call = split.rules && request ? callInfo(request.path, request.headers) : undefined;
+  const rule = call ? ruleFor(split, call) : split;
+  if (!rule) {
+    return { ok: false, code: UNIMPLEMENTED, reason: 'no_route', message: `no rule of ${split.kind}/${split.name} matches /${call!.service}/${call!.method}` };
+  }
+  const backend = pickBackend(rule, r);
   return { ok: true, apex, backend, endpoints: table.services.get(backend) ?? [] };
 }

@@ -18,6 +18,13 @@ const loaderOptions: protoLoader.Options = {
 
 export const greeterServiceName = 'demo.v1.Greeter';
 
+/**
+ * Trailers the server sets on every answer, failed ones included, naming who gave it; the
+ * client counts failed calls by them. Part of the API, as the messages are.
+ */
+export const SERVED_BY_VERSION = 'x-served-by-version';
+export const SERVED_BY_POD = 'x-served-by-pod';
+
 export interface HelloRequest {
   name: string;
 }

@@ -1,8 +1,10 @@
-// The demo.v1.Greeter handlers: every reply names the version and pod that served it. Optional
-// faults (added latency, a share of calls failed with a chosen status) apply to both methods,
-// before the first reply, so a demo can show a bad version in the client's counts.
+// The demo.v1.Greeter handlers: every reply names the version and pod that served it, and so do
+// the trailers of every answer, failed ones included (x-served-by-version, x-served-by-pod), so
+// a client can tell who failed a call. Optional faults (added latency, a share of calls failed
+// with a chosen status) apply to both methods, before the first reply, so a demo can show a bad
+// version in the client's counts.
 import * as grpc from '@grpc/grpc-js';
-import type { HelloReply, HelloRequest, StreamHellosRequest } from '../proto/load.ts';
+import { SERVED_BY_POD, SERVED_BY_VERSION, type HelloReply, type HelloRequest, type StreamHellosRequest } from '../proto/load.ts';
 
 export interface Identity {
   version: string;
@@ -31,12 +33,19 @@ function reply(id: Identity, name: string): HelloReply {
   return { message: `Hello ${name || 'stranger'} from ${id.pod} (${id.version})`, version: id.version, pod: id.pod };
 }
 
-function injectedError(f: Faults): grpc.ServiceError | undefined {
+function servedBy(id: Identity): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set(SERVED_BY_VERSION, id.version);
+  md.set(SERVED_BY_POD, id.pod);
+  return md;
+}
+
+function injectedError(f: Faults, id: Identity): grpc.ServiceError | undefined {
   if (f.errorRate <= 0 || Math.random() >= f.errorRate) return undefined;
   const e = new Error(`injected fault (${grpc.status[f.errorCode]})`) as grpc.ServiceError;
   e.code = f.errorCode;
   e.details = e.message;
-  e.metadata = new grpc.Metadata();
+  e.metadata = servedBy(id);
   return e;
 }
 
@@ -66,9 +75,9 @@ export function greeterHandlers(id: Identity, faults: Faults, tracker: CallTrack
       call,
       faults,
       () => {
-        const err = injectedError(faults);
+        const err = injectedError(faults, id);
         if (err) callback(err);
-        else callback(null, reply(id, call.request.name));
+        else callback(null, reply(id, call.request.name), servedBy(id));
         tracker.end();
       },
       () => tracker.end(),
@@ -79,7 +88,7 @@ export function greeterHandlers(id: Identity, faults: Faults, tracker: CallTrack
     const { name, count, intervalMs } = call.request;
     if (count > MAX_STREAM_COUNT || intervalMs > MAX_STREAM_INTERVAL_MS) {
       const details = `count must be <= ${MAX_STREAM_COUNT} and interval_ms <= ${MAX_STREAM_INTERVAL_MS}`;
-      call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details, metadata: new grpc.Metadata() });
+      call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details, metadata: servedBy(id) });
       return;
     }
     tracker.begin();
@@ -95,7 +104,7 @@ export function greeterHandlers(id: Identity, faults: Faults, tracker: CallTrack
       call,
       faults,
       () => {
-        const err = injectedError(faults);
+        const err = injectedError(faults, id);
         if (err) {
           call.emit('error', err);
           finish();
@@ -111,7 +120,7 @@ export function greeterHandlers(id: Identity, faults: Faults, tracker: CallTrack
           if (sent < count) {
             timer = setTimeout(next, intervalMs);
           } else {
-            call.end();
+            call.end(servedBy(id));
             finish();
           }
         };

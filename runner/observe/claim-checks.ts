@@ -6,7 +6,7 @@
 import { binomialBound, pct } from '../../lib/shares.ts';
 import { errorCount, type Summary } from '../../lib/summary.ts';
 import type { Workload } from '../../lib/topology.ts';
-import type { Claim, ErrorsClaim, PinnedClaim, SpreadClaim } from './claims.ts';
+import type { Claim, ErrorsClaim, GroupName, PinnedClaim, SpreadClaim } from './claims.ts';
 import { errorList } from './error-list.ts';
 
 /** One decided check of any kind, as the UI, the report and the JUnit file show it. */
@@ -64,7 +64,7 @@ export function claimCheck(claim: Claim, ctx: ClaimContext): ClaimCheck {
     case 'spread':
       return spreadCheck({ ...claim, calls: claim.calls ?? 100 }, ctx);
     case 'errors':
-      return errorsCheck({ ...claim, calls: claim.calls ?? 100 }, ctx);
+      return inGroup(claim.group, errorsCheck({ ...claim, calls: claim.calls ?? errorsCalls(claim.rate) }, ctx));
     case 'shares':
       throw new Error('shares claims are checked by stage-check.ts');
   }
@@ -231,6 +231,63 @@ export function errorsByVersion(s: Summary): Record<string, number> | undefined 
     else if (typeof x === 'object' && x !== null) res[v] = Object.values(x).reduce((a: number, c) => a + (typeof c === 'number' ? c : 0), 0);
   }
   return res;
+}
+
+/**
+ * The fewest calls for an errors claim. With a rate p, the failed share of n calls is binomial
+ * (each call fails with probability p: for `from=v2`, v2's share times its fault rate), and the
+ * claim holds within p ± z sqrt(p (1-p) / n). Below n = z² (1-p) / p that bound is wider than p
+ * itself, so a run with no failure at all would pass: the claim waits for the smallest n above
+ * it (p = 2.5 %: 625 calls). Without a rate, 100.
+ */
+export function errorsCalls(rate: number | undefined, z = Z): number {
+  if (rate === undefined) return 100;
+  return Math.max(100, Math.floor((z * z * (1 - rate)) / rate) + 1);
+}
+
+/**
+ * A summary as one group of its calls shows it (Summary.groups: with the client's header, or
+ * without): counts per version and failures per version; the group has no codes or pods, so its
+ * failures count under `failed`. Undefined when the summary carries no groups.
+ */
+export function groupSummary(s: Summary, group: GroupName): Summary | undefined {
+  const g = s.groups?.[group];
+  if (!g) return undefined;
+  const failed = g.total - g.ok;
+  const { errorsByVersion: _v, errorsByPod: _p, groups: _g, ...rest } = s;
+  return {
+    ...rest,
+    total: g.total,
+    ok: g.ok,
+    byVersion: g.byVersion,
+    byPod: {},
+    errors: failed > 0 ? { failed } : {},
+    ...(g.errorsByVersion ? { errorsByVersion: g.errorsByVersion } : {}),
+  };
+}
+
+/**
+ * A check judged on one group of the calls only (no group: the check itself). Summaries
+ * without groups (a client without HEADER_SHARE) are passed over, and a timeout with none of
+ * them says so. Its name and line carry the group: `shares group=header 0/100: ...`.
+ */
+export function inGroup(group: GroupName | undefined, check: ClaimCheck): ClaimCheck {
+  if (!group) return check;
+  let grouped = 0;
+  const tag = (v: CheckVerdict): CheckVerdict => ({ ...v, name: `${v.name} group=${group}`, line: v.line.replace(/^(\S+?)(:| )/, `$1 group=${group}$2`) });
+  return {
+    feed(s) {
+      const g = groupSummary(s, group);
+      if (!g) return undefined;
+      grouped++;
+      const v = check.feed(g);
+      return v && tag(v);
+    },
+    timeout(ms) {
+      const v = tag(check.timeout(ms));
+      return grouped ? v : { ...v, line: `${v.line} (no summary line counted calls by group: is the client's HEADER_SHARE above 0?)` };
+    },
+  };
 }
 
 function errorsCheck(claim: ErrorsClaim & { calls: number }, ctx: ClaimContext): ClaimCheck {

@@ -9,8 +9,8 @@
 //   client=meshed|direct   whose summary lines: the meshed client (default) or the direct one
 //   calls=N                calls needed before a verdict (default per claim)
 //   windows=N              summary windows in a row needed before a verdict (default per claim)
-// `group=` is reserved for a header-routing lesson (the client tagging its summaries by call
-// group); it is refused until the summaries carry groups, so it cannot pass unchecked.
+// shares and errors also take group=header|plain: only the calls that carried the client's
+// header (HEADER_SHARE), or only the others, as the summaries count them (Summary.groups).
 
 import type { Document, Section } from '../document.ts';
 import { DocumentError } from '../errors.ts';
@@ -19,6 +19,8 @@ export type ClaimKind = 'pinned' | 'spread' | 'shares' | 'errors';
 export const CLAIM_KINDS: readonly ClaimKind[] = ['pinned', 'spread', 'shares', 'errors'];
 export type ClientName = 'meshed' | 'direct';
 export const CLIENTS: readonly ClientName[] = ['meshed', 'direct'];
+export type GroupName = 'header' | 'plain';
+export const GROUPS: readonly GroupName[] = ['header', 'plain'];
 
 interface ClaimBase {
   /** The directive's line. */
@@ -30,6 +32,8 @@ interface ClaimBase {
   calls: number | null;
   /** Windows in a row needed before a verdict. */
   windows: number;
+  /** Only the calls of this group (shares and errors): with the client's header, or without. */
+  group?: GroupName;
   /** The directive's arguments, normalised: how --dry-run and the results name the claim. */
   text: string;
 }
@@ -51,7 +55,10 @@ export interface SharesClaim extends ClaimBase {
   weights: Record<string, number>;
 }
 
-/** No failed calls (`from` absent), or failures only from one version, at about `rate`. */
+/**
+ * No failed calls (`from` absent), or failures only from one version, at about `rate`.
+ * `calls` null: derived when checked (claim-checks.ts errorsCalls).
+ */
 export interface ErrorsClaim extends ClaimBase {
   kind: 'errors';
   from?: string;
@@ -68,7 +75,7 @@ export type Claim = PinnedClaim | SpreadClaim | SharesClaim | ErrorsClaim;
  * to, and it may run only a few seconds. The others compare shares, which need more calls
  * and a run of windows (the client settling after a change) for a bound that means something.
  */
-const DEFAULT_CALLS: Record<ClaimKind, number | null> = { pinned: null, spread: 100, shares: 100, errors: 100 };
+const DEFAULT_CALLS: Record<ClaimKind, number | null> = { pinned: null, spread: 100, shares: 100, errors: null };
 const DEFAULT_WINDOWS: Record<ClaimKind, number> = { pinned: 1, spread: 3, shares: 3, errors: 3 };
 
 const KEYS: Record<ClaimKind, readonly string[]> = {
@@ -77,7 +84,9 @@ const KEYS: Record<ClaimKind, readonly string[]> = {
   shares: [],
   errors: ['from', 'rate'],
 };
-const COMMON_KEYS = ['client', 'calls', 'windows'];
+const COMMON_KEYS = ['client', 'calls', 'windows', 'group'];
+/** The claims that can be judged on one group of calls: the groups carry counts per version, not per pod. */
+const GROUPED: readonly ClaimKind[] = ['shares', 'errors'];
 const VERSION = /^[a-z0-9][a-z0-9-]*$/;
 
 /** Every section's claims, validated; the first bad one throws. */
@@ -114,8 +123,13 @@ export function parseClaim(args: string, file: string, line: number, afterBlocks
     if (kv.has(key)) throw bad(`${kind}: ${key}= given twice`);
     kv.set(key, w.slice(eq + 1));
   }
-  if (kv.has('group')) throw bad(`${kind}: group= is not supported yet (the client's summaries carry no call groups)`);
-  const known = k === 'shares' ? COMMON_KEYS : [...COMMON_KEYS, ...KEYS[k]];
+  const group = kv.get('group');
+  if (group !== undefined) {
+    if (!GROUPED.includes(k)) throw bad(`${kind}: group= is for ${GROUPED.join(' and ')} claims (the call groups carry counts per version, not per pod)`);
+    if (!(GROUPS as readonly string[]).includes(group)) throw bad(`${kind}: group= must be ${GROUPS.join(' or ')}, got ${JSON.stringify(group)}`);
+  }
+  const common = GROUPED.includes(k) ? COMMON_KEYS : COMMON_KEYS.filter((x) => x !== 'group');
+  const known = k === 'shares' ? common : [...common, ...KEYS[k]];
   for (const key of kv.keys()) {
     if (k === 'shares' && !COMMON_KEYS.includes(key)) {
       if (!VERSION.test(key)) throw bad(`shares: ${JSON.stringify(key)} is not a version name`);
@@ -137,6 +151,7 @@ export function parseClaim(args: string, file: string, line: number, afterBlocks
     client: client as ClientName,
     calls: whole('calls', DEFAULT_CALLS[k]),
     windows: whole('windows', DEFAULT_WINDOWS[k]),
+    ...(group !== undefined ? { group: group as GroupName } : {}),
     text: [kind, ...(none ? ['none'] : []), ...[...kv].map(([a, b]) => `${a}=${b}`)].join(' '),
   };
   switch (k) {

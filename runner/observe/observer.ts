@@ -14,7 +14,7 @@ import { readTopology, versionsByService, type Topology } from '../../lib/topolo
 import type { Section } from '../document.ts';
 import { CheckFailed } from '../errors.ts';
 import type { EventBus, RunEvent } from '../events.ts';
-import { claimCheck, fleetOf, type CheckVerdict, type ClaimCheck } from './claim-checks.ts';
+import { claimCheck, fleetOf, inGroup, type CheckVerdict, type ClaimCheck } from './claim-checks.ts';
 import type { Claim, SharesClaim } from './claims.ts';
 import type { DirectFeed } from './direct-source.ts';
 import { renderReport, type ReportCheck, type ReportStage } from './report.ts';
@@ -167,7 +167,7 @@ export function createObserver(o: ObserverOptions): Observer {
     const since = appliedAt ?? editedAt ?? sectionAt;
     const allowErrors = errorsExpected || section.blocks.some((b) => b.attrs.allowErrors === true);
     o.bus.emit({ type: 'check-started', what: `checking ${claim.text} (${o.document}:${claim.line})` });
-    const check = claim.kind === 'shares' ? sharesCheck(claim, since, allowErrors) : claimCheck(claim, { fleet: fleetOf(topology.workloads), since, allowErrors });
+    const check = claim.kind === 'shares' ? inGroup(claim.group, sharesCheck(claim, since, allowErrors)) : claimCheck(claim, { fleet: fleetOf(topology.workloads), since, allowErrors });
     // Evidence already in (a direct client that has finished) is judged whole: a pass
     // must not rest on the first windows when a later one breaks the claim.
     const verdict = await decide(check, stream, o.verifyTimeoutMs, signal, true);

@@ -2,36 +2,48 @@
 // track. One line of output per fact, one line per error, exit 1 on failure, 2 on bad usage.
 
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { statusName } from '../../lib/grpc-status.ts';
-import { describeSplit, isSplitManifest } from '../../lib/split.ts';
+import { describeSplit, isSplitManifest, type Split } from '../../lib/split.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { adminFetch as admin, running } from './admin-client.ts';
 import { directTarget } from './direct-target.ts';
-import { isAlive, readLogFrom, stopGroup } from './processes.ts';
+import { isAlive, readLogChunk } from './processes.ts';
 import { restart } from './restart.ts';
-import { rolloutRestart } from './rollout.ts';
-import { appendHistory, clearState, loadState, logPath, paths, saveState, type AppliedManifest, type Paths, type State } from './state.ts';
+import { parseEnvChanges, rolloutRestart, setEnv } from './rollout.ts';
+import { down } from './down.ts';
+import { appendHistory, loadState, logPath, paths, saveApplied, tryLoadState, type AppliedManifest, type Paths, type State } from './state.ts';
 import { up } from './up.ts';
 import { UsageError } from './usage-error.ts';
 
 export { UsageError } from './usage-error.ts';
 
 export const USAGE = `usage: node scripts/local-mesh.mjs VERB
-  up                  start the servers (from deploy/linkerd), the mesh proxy and the client
+  up                  start the servers (from deploy/linkerd), the mesh proxy and the client;
+                      nothing to do when all of them run; after a crash, stops what is left
+                      and starts afresh
   apply -f FILE       apply a TrafficSplit or GRPCRoute to the mesh (like kubectl apply)
   delete -f FILE      remove the splits FILE defines (like kubectl delete)
   status [--json]     processes, the split in force, requests per backend
-  logs [-f] [--json] NAME   a process's log (client: its summary lines; -f follows)
+  logs [-f] [--json] NAME   a process's log (client: its summary lines; -f follows it, and
+                      the new process after a restart)
   endpoints SERVICE   a gRPC target listing the service's replicas in a random order (for
                       direct, unmeshed calls: pick_first lands on a random one, as via kube-proxy)
   rollout restart DEPLOYMENT
                       replace a server Deployment's replicas one at a time, losing no call
                       (new one ready and in the proxy's table, old one out of it, then SIGTERM)
+  set env DEPLOYMENT NAME=VALUE ... NAME- ...
+                      set (or with NAME-, unset) a server Deployment's environment and
+                      replace its replicas as rollout restart does, e.g.
+                      set env deploy/server-v2 FAULT_ERROR_RATE=0.5, later FAULT_ERROR_RATE-;
+                      deploy/client: the client is started again with it (HEADER_SHARE=0.2)
   restart NAME        start one process again on its port (NAME: mesh, client or a server pod);
                       the mesh is handed over on the same ports with the splits last applied
-  down                stop everything up started (safe when nothing runs)
+  down                stop everything up started, found by the state or, when that is
+                      damaged or missing, by the marker each process carries (safe when
+                      nothing runs)
 
 Environment:
   LOCAL_MESH_DIR         where state, logs and history.jsonl live (default .local-mesh/)
@@ -50,9 +62,11 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
       noArgs(verb, rest);
       await up(p, out);
       return 0;
-    case 'down':
+    case 'down': {
       noArgs(verb, rest);
-      return down(p, out);
+      const { state, damaged } = tryLoadState(p);
+      return down(p, state, damaged, out);
+    }
     case 'apply':
     case 'delete':
       return applyOrDelete(p, verb, fileArg(verb, rest), out);
@@ -68,6 +82,11 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
       const [sub, target, ...more] = rest;
       if (sub !== 'restart' || !target || more.length) throw new UsageError('rollout takes: restart DEPLOYMENT (e.g. rollout restart server-v1)');
       return rolloutRestart(p, target, out);
+    }
+    case 'set': {
+      const [sub, target, ...changes] = rest;
+      if (sub !== 'env' || !target) throw new UsageError('set takes: env DEPLOYMENT NAME=VALUE|NAME- ... (e.g. set env deploy/server-v2 FAULT_ERROR_RATE=0.5)');
+      return setEnv(p, target, parseEnvChanges(changes), out);
     }
     case 'restart': {
       const [name, ...more] = rest;
@@ -141,15 +160,11 @@ function remember(p: Paths, s: State, text: string, applied: AppliedSplit[], del
     if (doc) s.applied[a.apex] = { kind: a.kind ?? '', ...(a.name ? { name: a.name } : {}), manifest: doc.toString().replace(/^---[^\n]*\n/, '') } satisfies AppliedManifest;
   }
   for (const a of deleted) delete s.applied[a.apex];
-  saveState(p, s);
+  saveApplied(p, s.applied);
 }
 
-interface AppliedSplit {
-  apex: string;
-  name?: string;
-  kind?: string;
-  backends: Array<{ service: string; weight: number }>;
-}
+/** A split as the mesh's admin endpoint returns it (lib/split.ts Split as JSON; rules with a GRPCRoute's matches). */
+type AppliedSplit = Pick<Split, 'apex' | 'backends' | 'rules'> & { name?: string; kind?: string };
 
 async function status(p: Paths, json: boolean, out: Out): Promise<number> {
   const s = loadState(p);
@@ -197,27 +212,46 @@ export function backendCounts(metrics: string): Record<string, Record<string, nu
   return res;
 }
 
+/** How long `logs -f` waits with none of its processes alive (a restart's gap) before it ends. */
+const FOLLOW_GAP_MS = 5000;
+
 async function logs(p: Paths, name: string, follow: boolean, json: boolean, out: Out): Promise<number> {
+  const matching = (s: State) => s.processes.filter((x) => x.name === name || x.name.startsWith(`${name}-`));
   const s = running(p);
-  const procs = s.processes.filter((x) => x.name === name || x.name.startsWith(`${name}-`));
+  let procs = matching(s);
   if (procs.length === 0) throw new Error(`no process named ${name} (known: ${s.processes.map((x) => x.name).join(', ')})`);
+  const several = procs.length > 1;
   const show = (proc: string, line: string) => {
     if (!line) return;
     const summary = proc === 'client' && !json ? parseSummaryLine(line) : undefined;
     const text = summary ? formatSummary(summary, 'text') : line;
-    out(procs.length > 1 ? `[${proc}] ${text}` : text);
+    out(several ? `[${proc}] ${text}` : text);
   };
-  const offsets = new Map<string, number>();
-  // Read only what was appended since the last look: following a long log stays cheap.
+  // Per log: which file (inode) was read and how far. Read only what was appended since the
+  // last look, so following a long log stays cheap.
+  const read = new Map<string, { ino?: number; offset: number }>();
+  const emit = (proc: string, bytes: Buffer): number => {
+    // Only whole lines; a half-written one waits for the next read.
+    const end = bytes.lastIndexOf(0x0a) + 1;
+    if (end > 0) for (const line of bytes.subarray(0, end).toString('utf8').split('\n')) show(proc, line);
+    return end;
+  };
   const drain = () => {
     for (const x of procs) {
-      const from = offsets.get(x.name) ?? 0;
-      const chunk = readLogFrom(logPath(p, x.name), from);
-      // Only whole lines; a half-written one waits for the next read.
-      const end = chunk.lastIndexOf(0x0a) + 1;
-      if (end === 0) continue;
-      for (const line of chunk.subarray(0, end).toString('utf8').split('\n')) show(x.name, line);
-      offsets.set(x.name, from + end);
+      const at = read.get(x.name) ?? { offset: 0 };
+      let chunk = readLogChunk(logPath(p, x.name), at.offset);
+      if (at.ino !== undefined && chunk.ino !== undefined && chunk.ino !== at.ino) {
+        // Restarted: the log was rotated to NAME.previous.log and a new one begun. Finish the
+        // old file (its last lines, e.g. the client's final summary), then read the new one
+        // from its start, not from the old file's offset.
+        const prev = readLogChunk(join(p.dir, `${x.name}.previous.log`), at.offset);
+        if (prev.ino === at.ino) emit(x.name, prev.bytes);
+        chunk = readLogChunk(logPath(p, x.name), 0);
+        at.offset = 0;
+      }
+      if (chunk.ino !== undefined) at.ino = chunk.ino;
+      at.offset += emit(x.name, chunk.bytes);
+      read.set(x.name, at);
     }
   };
   drain();
@@ -228,28 +262,20 @@ async function logs(p: Paths, name: string, follow: boolean, json: boolean, out:
   };
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
-  while (!stop && procs.some((x) => isAlive(x))) {
+  // Follow the processes by name, not by pid: a restart (`restart client`, `set env
+  // deploy/client`) replaces the process, and the follower goes on with the new one.
+  let aliveAt = Date.now();
+  while (!stop) {
     await sleep(200);
+    const now = tryLoadState(p).state;
+    if (now) {
+      const current = matching(now);
+      procs = [...current, ...procs.filter((x) => !current.some((y) => y.name === x.name))];
+    }
     drain();
+    if (procs.some((x) => isAlive(x))) aliveAt = Date.now();
+    else if (!now || Date.now() - aliveAt > FOLLOW_GAP_MS) break;
   }
   drain();
   return 0;
-}
-
-async function down(p: Paths, out: Out): Promise<number> {
-  const s = loadState(p);
-  if (!s) {
-    out('nothing to stop');
-    return 0;
-  }
-  // Client first, so its last summary is written while the proxy and servers still answer.
-  const order = [...s.processes].sort((a, b) => rank(a.name) - rank(b.name));
-  for (const x of order) await stopGroup(x);
-  clearState(p);
-  out(`stopped ${order.length} processes`);
-  return 0;
-}
-
-function rank(name: string): number {
-  return name === 'client' ? 0 : name === 'mesh' ? 1 : 2;
 }

@@ -50,9 +50,24 @@ export function podName(deployment: string): string {
   return `${deployment}-${randomBytes(4).toString('hex').slice(0, 5)}`;
 }
 
-/** Node's arguments that start one of PROGRAMS. */
+/**
+ * V8 flags per program. Servers and client run at the tutorial's tens of calls per second,
+ * where V8's optimising compilers buy nothing measurable and cost about 10 MB each
+ * (`--lite-mode`; `--no-expose-wasm` only silences the warning that lite mode turns wasm off):
+ * bench/memory.ts, BENCHMARKS.md. The proxy keeps them: the latency bench and the drills load it
+ * with hundreds of calls per second.
+ */
+export const NODE_FLAGS: Readonly<Record<keyof typeof PROGRAMS, readonly string[]>> = {
+  server: ['--lite-mode', '--no-expose-wasm'],
+  client: ['--lite-mode', '--no-expose-wasm'],
+  mesh: [],
+};
+
+/** Node's arguments that start one of PROGRAMS: its V8 flags, then the compiled file or tsx. */
 export function programArgs(file: string): string[] {
-  return COMPILED ? [file] : ['--import', 'tsx', file];
+  const program = (Object.keys(PROGRAMS) as Array<keyof typeof PROGRAMS>).find((k) => PROGRAMS[k] === file);
+  const flags = program ? NODE_FLAGS[program] : [];
+  return COMPILED ? [...flags, file] : [...flags, '--import', 'tsx', file];
 }
 
 /** A new, empty log for a process name. */

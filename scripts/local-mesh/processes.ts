@@ -1,9 +1,12 @@
 // Background processes that outlive the command that started them: each in its own process
 // group (so `down` ends it and anything it started), output appended to a log file, and
 // recognised later by pid plus command line, so a recycled pid is never signalled.
+// Each also carries its owner and name in its environment, so the processes of one demo can
+// be found in /proc without the state file (which a crash or a stray edit may have damaged).
 
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Proc {
@@ -21,12 +24,22 @@ export interface Proc {
   labels?: Record<string, string>;
 }
 
-export function startDetached(opts: { name: string; args: string[]; env: Record<string, string>; log: string; cwd: string }): Proc {
+/**
+ * The environment marker: the folder holding the demo's state (one per checkout, or per
+ * LOCAL_MESH_DIR), and the process's name. Kept out of the command line on purpose: how a
+ * program is started may change, who started it does not.
+ */
+export const OWNER_VAR = 'LOCAL_MESH_OWNER';
+export const NAME_VAR = 'LOCAL_MESH_NAME';
+
+/** `owner`: the state folder; by default the log's folder, since logs live there. */
+export function startDetached(opts: { name: string; args: string[]; env: Record<string, string>; log: string; cwd: string; owner?: string }): Proc {
   const fd = openSync(opts.log, 'a');
   try {
     const child = spawn(process.execPath, opts.args, {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
+      // Proc.env keeps only opts.env, so a restart re-marks the process rather than copying the marker.
+      env: { ...process.env, ...opts.env, [OWNER_VAR]: opts.owner ?? dirname(opts.log), [NAME_VAR]: opts.name },
       detached: true,
       stdio: ['ignore', fd, fd],
     });
@@ -51,6 +64,45 @@ export function isAlive(p: Pick<Proc, 'pid' | 'mark'>): boolean {
   } catch {
     return process.platform !== 'linux';
   }
+}
+
+export interface Found {
+  pid: number;
+  name: string;
+  /** Its command line as read (NUL-separated): the pid-reuse guard for stopGroup. */
+  mark: string;
+}
+
+/**
+ * Every live process whose environment names `owner` (Linux: /proc; elsewhere nothing is
+ * found), one per process group: a group leader stands for the helpers it started (tsx's
+ * esbuild service carries the marker too), which stopGroup ends with it. Never this process.
+ */
+export function findOwned(owner: string): Found[] {
+  const tag = `${OWNER_VAR}=${owner}`;
+  const found: Array<Found & { pgrp: number }> = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      if (!env.includes(tag)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const m = /^\d+ \(.*\) (\S) \d+ (\d+) /s.exec(stat);
+      if (!m || m[1] === 'Z') continue;
+      const name = env.find((e) => e.startsWith(`${NAME_VAR}=`))?.slice(NAME_VAR.length + 1) ?? '?';
+      found.push({ pid: Number(entry), name, mark: readFileSync(`/proc/${entry}/cmdline`, 'utf8'), pgrp: Number(m[2]) });
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  const pids = new Set(found.map((f) => f.pid));
+  return found.filter((f) => f.pgrp === f.pid || !pids.has(f.pgrp)).map(({ pid, name, mark }) => ({ pid, name, mark }));
 }
 
 /** Wait until the process's log matches `re`; fail early, with its last lines, if it exits. */
@@ -99,20 +151,23 @@ function readLog(file: string): string {
   }
 }
 
-/** The bytes of `file` from `offset` on (empty if it is missing or has not grown). */
-export function readLogFrom(file: string, offset: number): Buffer {
+/**
+ * The bytes of `file` from `offset` on, and which file that is (its inode), read through one
+ * descriptor so the two agree even while the log is being rotated. Missing file: ino undefined.
+ */
+export function readLogChunk(file: string, offset: number): { ino?: number; bytes: Buffer } {
   let fd: number;
   try {
     fd = openSync(file, 'r');
   } catch {
-    return Buffer.alloc(0);
+    return { bytes: Buffer.alloc(0) };
   }
   try {
-    const size = fstatSync(fd).size;
-    if (size <= offset) return Buffer.alloc(0);
+    const { ino, size } = fstatSync(fd);
+    if (size <= offset) return { ino, bytes: Buffer.alloc(0) };
     const buf = Buffer.alloc(size - offset);
     const n = readSync(fd, buf, 0, buf.length, offset);
-    return buf.subarray(0, n);
+    return { ino, bytes: buf.subarray(0, n) };
   } finally {
     closeSync(fd);
   }

@@ -1,8 +1,10 @@
 // Where `local-mesh` keeps what it started: one JSON file of processes and ports, and their
 // logs, in a git-ignored folder. Every verb reads it; `up`, `down`, `rollout restart`,
-// `restart` change the processes in it, `apply` and `delete` the splits it remembers.
+// `restart` change the processes in it. `apply` and `delete` keep the splits they set in a
+// file of their own (applied.json), so an apply during a rollout cannot write back an older
+// list of processes, nor a rollout an older list of splits.
 
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Workload } from '../../lib/topology.ts';
@@ -14,13 +16,15 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..',
 export interface Paths {
   dir: string;
   state: string;
+  /** apex -> AppliedManifest: the splits in force, written by apply and delete only. */
+  applied: string;
   deploy: string;
 }
 
 /** LOCAL_MESH_DIR and LOCAL_MESH_DEPLOY let tests use their own folders. */
 export function paths(env: NodeJS.ProcessEnv = process.env): Paths {
   const dir = resolve(env.LOCAL_MESH_DIR ?? join(ROOT, '.local-mesh'));
-  return { dir, state: join(dir, 'state.json'), deploy: resolve(env.LOCAL_MESH_DEPLOY ?? join(ROOT, 'deploy', 'linkerd')) };
+  return { dir, state: join(dir, 'state.json'), applied: join(dir, 'applied.json'), deploy: resolve(env.LOCAL_MESH_DEPLOY ?? join(ROOT, 'deploy', 'linkerd')) };
 }
 
 export interface Endpoint {
@@ -52,20 +56,77 @@ export interface AppliedManifest {
   manifest: string;
 }
 
-export function loadState(p: Paths): State | undefined {
-  try {
-    return JSON.parse(readFileSync(p.state, 'utf8')) as State;
-  } catch {
-    return undefined;
+/** state.json is there but is not a state (a crash while writing it by hand, a stray edit). */
+export class DamagedState extends Error {
+  constructor(
+    file: string,
+    /** What is wrong with it, e.g. "damaged (Unexpected end of JSON input)". */
+    readonly problem: string,
+  ) {
+    super(`${file}: ${problem}; local-mesh down finds and stops the demo's processes without it`);
   }
 }
 
-/** Written whole and renamed into place, so a reader never sees half a file. */
+/** The state, undefined when there is none; DamagedState when the file cannot be read as one. */
+export function loadState(p: Paths): State | undefined {
+  let text: string;
+  try {
+    text = readFileSync(p.state, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new DamagedState(p.state, `cannot be read (${(e as NodeJS.ErrnoException).code ?? e})`);
+  }
+  let s: State;
+  try {
+    s = JSON.parse(text) as State;
+  } catch (e) {
+    throw new DamagedState(p.state, `is damaged (${(e as Error).message})`);
+  }
+  if (!s || typeof s !== 'object' || !Array.isArray(s.processes) || s.processes.some((x) => !x || typeof x.pid !== 'number' || typeof x.name !== 'string')) {
+    throw new DamagedState(p.state, 'is not a local-mesh state (no list of processes with pids)');
+  }
+  const applied = readJson<State['applied']>(p.applied);
+  if (applied) s.applied = applied;
+  return s;
+}
+
+/** loadState for the verbs that can do without: a damaged state is reported, not thrown. */
+export function tryLoadState(p: Paths): { state?: State; damaged?: string } {
+  try {
+    const state = loadState(p);
+    return state ? { state } : {};
+  } catch (e) {
+    if (e instanceof DamagedState) return { damaged: `state.json ${e.problem}` };
+    throw e;
+  }
+}
+
+/**
+ * Written whole and renamed into place, so a reader never sees half a file (nor a crash
+ * leaves one). The splits in force are apply's to write (saveApplied), not here.
+ */
 export function saveState(p: Paths, s: State): void {
+  const { applied: _applied, ...rest } = s;
+  writeAtomically(p, p.state, rest);
+}
+
+export function saveApplied(p: Paths, applied: Record<string, AppliedManifest>): void {
+  writeAtomically(p, p.applied, applied);
+}
+
+function writeAtomically(p: Paths, file: string, value: unknown): void {
   mkdirSync(p.dir, { recursive: true });
-  const tmp = `${p.state}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n');
-  renameSync(tmp, p.state);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, file);
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -86,12 +147,36 @@ export function recordStopped(p: Paths, s: State, x: Proc): void {
   saveState(p, s);
 }
 
+/** Everything but history.jsonl: what down leaves for a reader to check afterwards. */
 export function clearState(p: Paths): void {
   rmSync(p.state, { force: true });
+  rmSync(p.applied, { force: true });
 }
 
 export function logPath(p: Paths, name: string): string {
   return join(p.dir, `${name}.log`);
+}
+
+/**
+ * Remove the logs (NAME.log, NAME.previous.log) of processes not in `keep`: replicas that a
+ * rollout replaced or an earlier `up` started. Returns the names removed.
+ */
+export function pruneLogs(p: Paths, keep: Iterable<string>): string[] {
+  const live = new Set(keep);
+  let files: string[];
+  try {
+    files = readdirSync(p.dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const f of files) {
+    const m = /^(.+?)(\.previous)?\.log$/.exec(f);
+    if (!m || live.has(m[1]!)) continue;
+    rmSync(join(p.dir, f), { force: true });
+    removed.push(f);
+  }
+  return removed;
 }
 
 export function ensureDir(p: Paths): void {

@@ -5,22 +5,28 @@
 
 import { manifestFiles, podEnv, readTopology, TopologyError } from '../../lib/topology.ts';
 import { envOverrides, freshLog, podName, programFor, PROGRAMS, READY_MS, servicesFor, startMeshProcess, startPod, programArgs } from './pods.ts';
-import { isAlive, startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
-import { ensureDir, loadState, recordStarted, ROOT, saveState, type Paths, type State } from './state.ts';
+import { demoProcesses, describe, stopAll } from './down.ts';
+import { startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
+import { clearState, ensureDir, pruneLogs, recordStarted, ROOT, saveState, tryLoadState, type Paths, type State } from './state.ts';
 
+/**
+ * Safe to run again: when everything the state names runs (and nothing else of this demo
+ * does), it only says so, and prunes the logs of replicas that are gone. Otherwise (a crash,
+ * a killed proxy, a damaged state) it stops whatever is left of the demo and starts afresh.
+ */
 export async function up(p: Paths, out: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<State> {
-  const existing = loadState(p);
-  if (existing) {
-    const dead = existing.processes.filter((x) => !isAlive(x));
-    if (dead.length === 0) {
-      out(`already up: ${existing.processes.length} processes (local-mesh status shows them)`);
-      return existing;
-    }
-    out(`some processes had stopped (${dead.map((d) => d.name).join(', ')}); restarting everything`);
-    for (const x of existing.processes) await stopGroup(x);
+  const { state: existing, damaged } = tryLoadState(p);
+  const { listed, strays } = demoProcesses(p, existing);
+  const dead = (existing?.processes ?? []).filter((x) => !listed.includes(x));
+  // Complete: an `up` killed half-way left servers but no proxy or client.
+  const complete = existing?.mesh !== undefined && existing.processes.some((x) => x.name === 'client');
+  if (existing && complete && dead.length === 0 && strays.length === 0) {
+    const pruned = pruneLogs(p, existing.processes.map((x) => x.name));
+    out(`already up: ${existing.processes.length} processes (local-mesh status shows them)${pruned.length ? `; removed ${pruned.length} logs of processes that are gone` : ''}`);
+    return existing;
   }
 
-  // Bad overrides are refused before anything starts.
+  // Bad overrides are refused before anything starts (or anything left is stopped).
   const serverEnv = envOverrides(env, 'LOCAL_MESH_SERVER_ENV');
   const clientEnv = envOverrides(env, 'LOCAL_MESH_CLIENT_ENV');
   const topo = readTopology(manifestFiles(p.deploy));
@@ -29,6 +35,18 @@ export async function up(p: Paths, out: (line: string) => void, env: NodeJS.Proc
   if (servers.length === 0) throw new TopologyError(`${p.deploy}: no server Deployment found`);
   if (clients.length !== 1) throw new TopologyError(`${p.deploy}: expected one client Deployment, found ${clients.length}`);
   const client = clients[0]!;
+
+  if (existing || damaged || strays.length) {
+    if (damaged) out(`${damaged}: starting afresh`);
+    if (dead.length) out(`some processes had stopped (${describe(dead)}); starting afresh`);
+    else if (existing && !complete) out('the last up did not finish; starting afresh');
+    if (strays.length) out(`stopping ${strays.length} process${strays.length === 1 ? '' : 'es'} of this demo the state does not list: ${describe(strays)}`);
+    await stopAll([...listed, ...strays]);
+    // The splits applied belonged to the proxy that is gone; the new one starts without.
+    clearState(p);
+  }
+  // Every process of this demo is gone now: so are the replicas the old logs belonged to.
+  pruneLogs(p, []);
 
   ensureDir(p);
   const state: State = {

@@ -55,6 +55,17 @@ test('client defaults and every variable', () => {
   assert.equal(readClientConfig({ RATE: '0.5' }).rate, 0.5);
 });
 
+test('client: HEADER_SHARE sends HEADER (default x-canary:true) on that share of calls; 0 sends none', () => {
+  assert.deepEqual(readClientConfig({ HEADER_SHARE: '0.25' }).header, { name: 'x-canary', value: 'true', share: 0.25 });
+  assert.deepEqual(readClientConfig({ HEADER_SHARE: '1', HEADER: 'X-Tester: yes' }).header, { name: 'x-tester', value: 'yes', share: 1 });
+  assert.equal(readClientConfig({ HEADER_SHARE: '0', HEADER: 'x-a:b' }).header, undefined);
+  // A bad HEADER is refused even when no share sends it, so a typo shows at once.
+  assert.match(errorOf(() => readClientConfig({ HEADER: 'grpc-timeout:1S' })), /^HEADER must be NAME:VALUE .*got "grpc-timeout:1S"/);
+  assert.match(errorOf(() => readClientConfig({ HEADER_SHARE: '0.5', HEADER: 'x-a-bin:AAA' })), /^HEADER must be NAME:VALUE/);
+  assert.match(errorOf(() => readClientConfig({ HEADER: 'x-canary' })), /^HEADER must be NAME:VALUE/);
+  assert.match(errorOf(() => readClientConfig({ HEADER_SHARE: '1.5' })), /^HEADER_SHARE must be a number from 0 to 1, got "1.5"/);
+});
+
 test('bad values name the variable and the value', () => {
   const cases: [() => unknown, string][] = [
     [() => readClientConfig({ RATE: 'abc' }), 'RATE must be a number > 0, got "abc"'],

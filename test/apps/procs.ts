@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const APP_VARS = [
   'VERSION', 'POD_NAME', 'PORT', 'HOST', 'MAX_CONNECTION_AGE_MS', 'FAULT_LATENCY_MS', 'FAULT_ERROR_RATE',
   'FAULT_ERROR_CODE', 'GRACE_MS', 'SERVER_ADDR', 'AUTHORITY', 'RATE', 'CONCURRENCY', 'DEADLINE_MS',
-  'INTERVAL_MS', 'LOG_FORMAT',
+  'INTERVAL_MS', 'LOG_FORMAT', 'HEADER', 'HEADER_SHARE',
 ];
 
 export interface Exit {

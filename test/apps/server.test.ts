@@ -150,3 +150,42 @@ test('MAX_CONNECTION_AGE_MS: connections are replaced under traffic without fail
     c.close();
   });
 });
+
+/** The identity keys of status metadata (a trailers-only answer also carries its headers there). */
+const servedBy = (md: grpc.Metadata) => Object.fromEntries(['x-served-by-version', 'x-served-by-pod'].map((k) => [k, md.get(k)[0]]));
+
+/** A unary call's outcome with the trailers it came with (status metadata), ok or not. */
+function unaryTrailers(client: Any, req: object): Promise<{ code: number; trailers: Record<string, unknown> }> {
+  return new Promise((resolve) => {
+    // The status event carries the trailers whether the call failed or not.
+    const call = client.SayHello(req, { deadline: Date.now() + 5000 }, () => {});
+    call.on('status', (st: grpc.StatusObject) => resolve({ code: st.code, trailers: servedBy(st.metadata) }));
+  });
+}
+
+test('every answer names version and pod in its trailers: ok, failed by a fault, rejected, and a stream', async () => {
+  const who = { 'x-served-by-version': 'v9', 'x-served-by-pod': 'server-v9-t' };
+  await withServer({ version: 'v9', pod: 'server-v9-t' }, async (addr) => {
+    const c: Any = new Greeter(addr, grpc.credentials.createInsecure());
+    assert.deepEqual(await unaryTrailers(c, { name: 'ok' }), { code: grpc.status.OK, trailers: who });
+    const st = c.streamHellos({ name: 'n', count: 2, intervalMs: 1 });
+    st.on('data', () => {});
+    const status = await new Promise<grpc.StatusObject>((resolve) => st.on('status', resolve));
+    assert.equal(status.code, grpc.status.OK);
+    assert.deepEqual(servedBy(status.metadata), who);
+    const big = c.streamHellos({ name: 'n', count: 1_000_000, intervalMs: 1 });
+    const refused = await new Promise<grpc.ServiceError>((resolve) => big.on('error', resolve));
+    assert.equal(refused.code, grpc.status.INVALID_ARGUMENT);
+    assert.deepEqual(servedBy(refused.metadata), who);
+    c.close();
+  });
+  await withServer({ version: 'v9', pod: 'server-v9-t', errorRate: 1 }, async (addr) => {
+    const c: Any = new Greeter(addr, grpc.credentials.createInsecure());
+    assert.deepEqual(await unaryTrailers(c, { name: 'bad' }), { code: grpc.status.UNAVAILABLE, trailers: who });
+    const st = c.streamHellos({ name: 'n', count: 2, intervalMs: 1 });
+    const err = await new Promise<grpc.ServiceError>((resolve) => st.on('error', resolve));
+    assert.equal(err.code, grpc.status.UNAVAILABLE);
+    assert.deepEqual(servedBy(err.metadata), who);
+    c.close();
+  });
+});

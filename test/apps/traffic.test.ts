@@ -140,6 +140,58 @@ test('fault knobs show up in the client: errors by status name, added latency', 
   assert.ok(share > 0.15 && share < 0.45, `error share ${share} of ${t.total}`);
   assert.equal(t.ok + errorCount(t), t.total);
   for (const s of ss.filter((x) => x.total > 0)) assert.ok(s.latencyMs.p50 >= 40, `p50 ${s.latencyMs.p50} includes the 40ms`);
+  // The failed answers said who failed them.
+  const byVersion = ss.reduce((acc, x) => add(acc, x.errorsByVersion ?? {}), {} as Record<string, number>);
+  const byPod = ss.reduce((acc, x) => add(acc, x.errorsByPod ?? {}), {} as Record<string, number>);
+  assert.deepEqual(byVersion, { v1: t.errors.RESOURCE_EXHAUSTED });
+  assert.deepEqual(byPod, { faulty: t.errors.RESOURCE_EXHAUSTED });
   server.kill('SIGTERM');
   assert.equal((await server.exited).code, 0);
+});
+
+test('HEADER_SHARE: the header reaches the server on that share of calls, and the summary counts the groups apart', async () => {
+  // The server here is a real one whose handler fails exactly the calls that carry x-canary,
+  // so the counts show that the header went out on the calls the client says it did.
+  const grpc = await import('@grpc/grpc-js');
+  const { loadGreeter } = await import('../../apps/proto/load.ts');
+  const server = new grpc.Server();
+  let seen = 0;
+  server.addService(loadGreeter().service, {
+    SayHello(call: any, cb: any) {
+      const md = new grpc.Metadata();
+      md.set('x-served-by-version', 'v7');
+      md.set('x-served-by-pod', 'p7');
+      if (call.metadata.get('x-canary')[0] === 'true') {
+        seen += 1;
+        cb({ code: grpc.status.FAILED_PRECONDITION, details: 'tagged', metadata: md });
+      } else cb(null, { message: 'hi', version: 'v7', pod: 'p7' }, md);
+    },
+    StreamHellos(call: any) {
+      call.end();
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  try {
+    const client = spawnApp('client', { SERVER_ADDR: `127.0.0.1:${port}`, RATE: '200', INTERVAL_MS: '300', HEADER_SHARE: '0.2', LOG_FORMAT: 'text' });
+    await client.waitFor((ls) => ls.length >= 3, '3 summary lines');
+    client.kill('SIGTERM');
+    assert.equal((await client.exited).code, 0);
+    const ss = summaries(client);
+    assert.ok(ss.every((x) => x.groups), `every line has the groups: ${client.stdout.join('\n')}`);
+    const header = ss.reduce((n, x) => n + x.groups!.header.total, 0);
+    const plain = ss.reduce((n, x) => n + x.groups!.plain.total, 0);
+    const total = ss.reduce((n, x) => n + x.total, 0);
+    assert.equal(header + plain, total);
+    assert.equal(header, Math.floor(total * 0.2), `header calls ${header} of ${total}`);
+    assert.equal(header, seen, 'the server saw the header on exactly those calls');
+    for (const x of ss) {
+      assert.equal(x.groups!.header.ok, 0);
+      assert.deepEqual(x.groups!.header.errorsByVersion ?? {}, x.groups!.header.total ? { v7: x.groups!.header.total } : {});
+      assert.equal(x.groups!.plain.ok, x.groups!.plain.total);
+    }
+  } finally {
+    server.forceShutdown();
+  }
 });

@@ -67,7 +67,11 @@ export function duplicateProblems(docs: ManifestDoc[]): string[] {
     const key = `${d.obj.kind}/${d.obj.metadata?.name}`;
     const prev = first.get(key);
     if (!prev) first.set(key, d);
-    else if (!isDeepStrictEqual(prev.obj, d.obj)) problems.push(`${where(d)}: differs from the same object at ${prev.file}:${prev.line}`);
+    // A GRPCRoute in a second file is the same route in another state (the tutorial applies one
+    // file, then the other, to change its rules): it must attach to the same parents.
+    else if (d.obj.kind === 'GRPCRoute') {
+      if (!isDeepStrictEqual(prev.obj.spec?.parentRefs, d.obj.spec?.parentRefs)) problems.push(`${where(d)}: parentRefs differ from the same route at ${prev.file}:${prev.line}`);
+    } else if (!isDeepStrictEqual(prev.obj, d.obj)) problems.push(`${where(d)}: differs from the same object at ${prev.file}:${prev.line}`);
   }
   return problems;
 }
@@ -173,7 +177,7 @@ export function splitProblems(docs: ManifestDoc[]): string[] {
     }
     const apexPods = new Set(selected(docs, apex).map((x) => x.obj.metadata.name));
     const apexPorts = servicePorts(docs, split.apex);
-    for (const b of split.backends) {
+    for (const b of (split.rules ?? [split]).flatMap((r) => r.backends)) {
       const svc = unique(docs, 'Service').find((s) => s.obj.metadata?.name === b.service)!;
       for (const dep of selected(docs, svc)) {
         if (!apexPods.has(dep.obj.metadata.name)) problems.push(`${where(d)}: apex ${split.apex} does not select ${where(dep)}, which backend ${b.service} serves`);
@@ -186,7 +190,7 @@ export function splitProblems(docs: ManifestDoc[]): string[] {
       for (const ref of d.obj.spec.parentRefs ?? []) {
         if (ref.port !== undefined && !apexPorts.includes(ref.port)) problems.push(`${where(d)}: parentRef port ${ref.port} is not a port of Service ${split.apex}`);
       }
-      for (const ref of d.obj.spec.rules?.[0]?.backendRefs ?? []) {
+      for (const ref of (d.obj.spec.rules ?? []).flatMap((r: Obj) => r.backendRefs ?? [])) {
         if (!servicePorts(docs, ref.name).includes(ref.port)) problems.push(`${where(d)}: backendRef ${ref.name} port ${ref.port} is not a port of that Service`);
       }
     }

@@ -17,6 +17,7 @@ import { parseDockerfile } from './dockerfile.ts';
 import { DOCKERFILE, documentedBuilds, readRepoFile, traceEntry } from './image.ts';
 import { programNeeds } from './imports.ts';
 import { clone, loadManifests, REPO, type ManifestDoc, type Obj } from './load.ts';
+import { splitFromManifest } from '../../lib/split.ts';
 
 const docs = loadManifests();
 const stages = parseDockerfile(readRepoFile(DOCKERFILE));
@@ -146,13 +147,24 @@ describe('the names and shapes the tutorial relies on', () => {
   });
 
   test('GRPCRoute server-route attaches to Service server: server-v1 100, server-v2 0', () => {
-    const r = one('GRPCRoute', 'server-route');
-    assert.equal(r.file, 'deploy/gamma/server-route.yaml');
+    const r = one('GRPCRoute', 'server-route', docs.filter((d) => d.file === 'deploy/gamma/server-route.yaml'));
     assert.deepEqual(r.obj.spec.parentRefs, [{ name: 'server', kind: 'Service', group: 'core', port: 50051 }]);
     assert.deepEqual(
       r.obj.spec.rules[0].backendRefs.map((b: Obj) => [b.name, b.weight]),
       [['server-v1', 100], ['server-v2', 0]],
     );
+  });
+
+  test('GRPCRoute server-route, header version: x-canary "true" to server-v2 only, the rest by weight as the canary step', () => {
+    const r = docs.find((d) => d.file === 'deploy/gamma/server-route-header.yaml' && d.obj.kind === 'GRPCRoute');
+    assert.ok(r, 'deploy/gamma/server-route-header.yaml holds the route');
+    const plain = one('GRPCRoute', 'server-route', docs.filter((d) => d.file === 'deploy/gamma/server-route.yaml'));
+    assert.equal(r.obj.metadata.name, plain.obj.metadata.name, 'the same route, so applying the file updates it');
+    assert.deepEqual(r.obj.spec.parentRefs, plain.obj.spec.parentRefs);
+    const split = splitFromManifest(r.obj);
+    assert.deepEqual(split.rules?.map((x) => x.matches), [[{ headers: [{ type: 'Exact', name: 'x-canary', value: 'true' }] }], []]);
+    assert.deepEqual(split.rules?.[0]?.backends, [{ service: 'server-v2', weight: 1 }]);
+    assert.deepEqual(split.backends, [{ service: 'server-v1', weight: 95 }, { service: 'server-v2', weight: 5 }]);
   });
 
   test('servers: VERSION from the pod label, POD_NAME from the pod name, native gRPC probes', () => {

@@ -6,8 +6,10 @@ import { duplicateProblems, namespaceProblems, schemaProblems, splitProblems } f
 import { clone, loadManifests, parseManifests, where, type ManifestDoc } from './load.ts';
 
 const docs = loadManifests();
+const HEADER_ROUTE = 'deploy/gamma/server-route-header.yaml';
+/** The first definition, leaving out the header route's (the same route in its other state). */
 const byName = (kind: string, name: string): ManifestDoc => {
-  const d = docs.find((x) => x.obj.kind === kind && x.obj.metadata?.name === name);
+  const d = docs.find((x) => x.obj.kind === kind && x.obj.metadata?.name === name && x.file !== HEADER_ROUTE);
   assert.ok(d, `deploy/ has no ${kind} ${name}`);
   return d;
 };
@@ -22,6 +24,7 @@ describe('deploy/ documents', () => {
   test('the files hold the expected documents', () => {
     const listing = docs.map((d) => `${d.file} ${d.obj.kind} ${d.obj.metadata?.name}`);
     assert.deepEqual(listing, [
+      'deploy/gamma/server-route-header.yaml GRPCRoute server-route',
       'deploy/gamma/server-route.yaml Service server',
       'deploy/gamma/server-route.yaml GRPCRoute server-route',
       'deploy/linkerd/client.yaml Deployment client',
@@ -51,6 +54,7 @@ describe('deploy/ documents', () => {
       [broken(byName('ServiceAccount', 'server'), (o) => (o.automountServiceAccountToken = 'no')), /must be boolean/],
       [broken(byName('GRPCRoute', 'server-route'), (o) => (o.spec.rules[0].backendRefs[1].weight = -1)), /weight must be >= 0/],
       [broken(byName('GRPCRoute', 'server-route'), (o) => (o.apiVersion = 'gateway.networking.k8s.io/v1alpha2')), /expected gateway.networking.k8s.io\/v1/],
+      [broken(docs.find((d) => d.file === HEADER_ROUTE)!, (o) => (o.spec.rules[0].matches[0].headers[0].type = 'Prefix')), /type must be equal to one of the allowed values/],
       [broken(byName('TrafficSplit', 'server-split'), (o) => (o.spec.backends[0].weight = 1.5)), /weight must be integer/],
       [broken(byName('TrafficSplit', 'server-split'), (o) => (o.spec.backends[0].weight = '100')), /weight must be integer/],
       [broken(byName('TrafficSplit', 'server-split'), (o) => delete o.spec.backends[0].service), /must have required property 'service'/],
@@ -71,15 +75,17 @@ describe('deploy/ documents', () => {
     assert.match(namespaceProblems([bad]).join(), /sets metadata.namespace/);
   });
 
-  test('an object defined in two files is the same in both (ServiceAccount server, apex Service server)', () => {
+  test('an object defined in two files is the same in both (ServiceAccount server, apex Service server); a route, on the same parents', () => {
     const repeated = docs.filter((d, i) => docs.findIndex((x) => x.obj.kind === d.obj.kind && x.obj.metadata?.name === d.obj.metadata?.name) !== i);
     assert.deepEqual(
       repeated.map((d) => `${d.obj.kind}/${d.obj.metadata.name}`),
-      ['Service/server', 'ServiceAccount/server'],
+      ['GRPCRoute/server-route', 'Service/server', 'ServiceAccount/server'],
     );
     assert.deepEqual(duplicateProblems(docs), []);
     const drifted = broken(byName('Service', 'server'), (o) => (o.spec.selector = { app: 'server', version: 'v1' }));
     assert.match(duplicateProblems([...docs, drifted]).join(), /differs from the same object/);
+    const moved = broken(byName('GRPCRoute', 'server-route'), (o) => (o.spec.parentRefs[0].port = 8080));
+    assert.match(duplicateProblems([...docs, moved]).join(), /parentRefs differ from the same route/);
   });
 
   test('every TrafficSplit and GRPCRoute reads through lib/split.ts with the Services of deploy/ as backends', () => {
@@ -95,10 +101,19 @@ describe('deploy/ documents', () => {
       [(o) => (o.spec.rules[0].backendRefs[1].name = 'server-v9'), /server-v9 is not a known service/, 'GRPCRoute'],
     ];
     for (const [edit, want, kind] of cases) {
-      const split = docs.find((d) => d.obj.kind === kind)!;
+      const split = docs.find((d) => d.obj.kind === kind && d.file !== HEADER_ROUTE)!;
       const others = docs.filter((d) => d !== split);
       assert.match(splitProblems([...others, broken(split, edit)]).join('\n'), want);
     }
+    // The header route: its match rule is checked like the default one.
+    const header = docs.find((d) => d.file === HEADER_ROUTE)!;
+    const rest = docs.filter((d) => d !== header);
+    const headerCases: [(o: any) => void, RegExp][] = [
+      [(o) => (o.spec.rules[0].backendRefs[0].port = 80), /backendRef server-v2 port 80/],
+      [(o) => (o.spec.rules[0].backendRefs[0].name = 'server-v9'), /rules\[0\]: |server-v9 is not a known service/],
+      [(o) => (o.spec.rules[0].filters = [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'a', value: 'b' }] } }]), /rules\[0\]\.filters is not supported/],
+    ];
+    for (const [edit, want] of headerCases) assert.match(splitProblems([...rest, broken(header, edit)]).join('\n'), want);
   });
 
   test('a YAML syntax error names the file and line', () => {

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
+import { findOwned } from '../../scripts/local-mesh/processes.ts';
+import { loadState, paths } from '../../scripts/local-mesh/state.ts';
 import { until, type Sample } from '../mesh/helpers.ts';
 import { isAlive, killAll } from '../runner/helpers.ts';
 
@@ -107,7 +109,9 @@ export function killLeftovers(dir: string): number[] {
       return false;
     }
   };
-  const left = startedPids(dir).filter((pid) => isAlive(pid) && ours(pid));
+  // And whatever carries this folder's marker, however it was started.
+  const marked = findOwned(paths({ LOCAL_MESH_DIR: dir }).dir).map((f) => f.pid);
+  const left = [...new Set([...startedPids(dir).filter((pid) => isAlive(pid) && ours(pid)), ...marked])];
   killAll(left);
   return left;
 }
@@ -117,7 +121,10 @@ export function readState(dir: string): {
   mesh: { port: number; adminPort: number };
   applied?: Record<string, { manifest: string }>;
 } {
-  return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+  // local-mesh's own reader: the splits applied live in a file of their own (applied.json).
+  const s = loadState(paths({ LOCAL_MESH_DIR: dir }));
+  if (!s?.mesh) throw new Error(`no local-mesh state with a proxy in ${dir}`);
+  return { ...s, mesh: s.mesh };
 }
 
 /**

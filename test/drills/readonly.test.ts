@@ -3,23 +3,21 @@
 // and the client as that uid (setpriv, when the tests run as root, who may write anywhere),
 // with the working folder, HOME and TMPDIR all one folder nobody may write, and check that
 // they serve and stop cleanly and left no file behind in the places anyone may write to.
+// That uid reads the programs from a copy when this checkout is out of its reach (as-user.ts).
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { parseSummaryLine } from '../../lib/summary.ts';
+import { checkoutFor, dropTo, isRoot as root, SETPRIV, type Checkout } from './as-user.ts';
 import { ROOT } from './helpers.ts';
 
 const UID = 65532;
-const root = process.getuid?.() === 0;
-const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-const skip = root && !setpriv ? 'running as root without setpriv: root may write to a read-only folder' : false;
-/** tsx without its compile cache (the images run compiled JavaScript, with no tsx at all). */
-const TSX = import.meta.resolve('tsx');
+const skip = root && !SETPRIV ? 'running as root without setpriv: root may write to a read-only folder' : false;
 
 /** Files owned by the test uid in the world-writable places. */
 function strayFiles(): string[] {
@@ -46,9 +44,10 @@ function strayFiles(): string[] {
   return [...new Set(out)];
 }
 
-function start(program: 'server' | 'client', cwd: string, env: Record<string, string>): ChildProcess {
-  const node = [process.execPath, '--import', TSX, join(ROOT, 'apps', program, 'main.ts')];
-  const cmd = root ? [setpriv!, `--reuid=${UID}`, `--regid=${UID}`, '--clear-groups', ...node] : node;
+function start(checkout: Checkout, program: 'server' | 'client', cwd: string, env: Record<string, string>): ChildProcess {
+  // tsx without its compile cache (the images run compiled JavaScript, with no tsx at all).
+  const node = [process.execPath, '--import', checkout.at(import.meta.resolve('tsx')), checkout.at(join(ROOT, 'apps', program, 'main.ts'))];
+  const cmd = root ? [...dropTo(UID), ...node] : node;
   return spawn(cmd[0]!, cmd.slice(1), {
     cwd,
     // Nothing from the test's environment that names a writable place.
@@ -78,10 +77,12 @@ const exited = (c: ChildProcess) => (c.exitCode !== null ? Promise.resolve(c.exi
 describe('the apps on a read-only filesystem', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'readonly-'));
   const children: ChildProcess[] = [];
+  let checkout: Checkout | undefined;
   after(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     chmodSync(dir, 0o755);
     rmSync(dir, { recursive: true, force: true });
+    checkout?.cleanup();
   });
 
   it(`server and client run as uid ${root ? UID : 'of the test'} with cwd, HOME and TMPDIR read-only, and write nothing`, async (t) => {
@@ -91,11 +92,13 @@ describe('the apps on a read-only filesystem', { skip }, () => {
       const probe = spawnSync('sh', ['-c', `touch "${join(dir, 'x')}"`]);
       assert.notEqual(probe.status, 0, 'the folder must refuse writes');
     }
+    checkout = checkoutFor(UID);
+    if (checkout.copied) t.diagnostic(`uid ${UID} cannot read ${ROOT}: the programs run from a copy in ${checkout.root}`);
     const before = new Set(strayFiles());
-    const server = start('server', dir, { HOST: '127.0.0.1', PORT: '0', VERSION: 'v1', POD_NAME: 'server-v1-ro', GRACE_MS: '1000' });
+    const server = start(checkout, 'server', dir, { HOST: '127.0.0.1', PORT: '0', VERSION: 'v1', POD_NAME: 'server-v1-ro', GRACE_MS: '1000' });
     children.push(server);
     const port = await firstMatch(server, (l) => /listening on 127\.0\.0\.1:(\d+)/.exec(l)?.[1], 'server start-up line');
-    const client = start('client', dir, { SERVER_ADDR: `127.0.0.1:${port}`, RATE: '100', INTERVAL_MS: '300', LOG_FORMAT: 'json' });
+    const client = start(checkout, 'client', dir, { SERVER_ADDR: `127.0.0.1:${port}`, RATE: '100', INTERVAL_MS: '300', LOG_FORMAT: 'json' });
     children.push(client);
     const s = await firstMatch(client, (l) => {
       const x = parseSummaryLine(l);

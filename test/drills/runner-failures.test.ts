@@ -9,10 +9,12 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { checkoutFor, dropTo, isRoot, SETPRIV } from './as-user.ts';
 import { FIXTURE_SPLIT as SPLIT, fence, hasScript, killAll, readPids, startOnPty, startRunner, tempDir, testEnv, waitForFile, waitGone, type RunOutput, type TempDir } from '../runner/helpers.ts';
 
 
-const canDropRoot = process.getuid?.() !== 0 || ['/usr/bin/setpriv', '/bin/setpriv'].some((p) => existsSync(p));
+const canDropRoot = !isRoot || SETPRIV !== undefined;
+const NOBODY = 65534;
 
 interface Case {
   name: string;
@@ -121,12 +123,14 @@ async function drive(c: Case, t: TempDir, tmp: string): Promise<RunOutput> {
       r.kill();
     }
   }
-  const command = c.unprivileged && process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath] : undefined;
+  // As nobody, from a copy of the runner when this checkout is out of its reach (as-user.ts).
+  const checkout = c.unprivileged && isRoot ? checkoutFor(NOBODY) : undefined;
+  const runner = path.resolve(import.meta.dirname, '../../runner.mjs');
   const r = startRunner(['doc.md', '--yes'], {
     cwd: t.dir,
     env,
     timeoutMs: 40_000,
-    ...(command ? { command: [...command, path.resolve(import.meta.dirname, '../../runner.mjs'), 'doc.md', '--yes'] } : {}),
+    ...(checkout ? { command: [...dropTo(NOBODY), process.execPath, checkout.at(runner), 'doc.md', '--yes'] } : {}),
   });
   try {
     if (c.drive === 'sigint-mid-block') {
@@ -136,6 +140,7 @@ async function drive(c: Case, t: TempDir, tmp: string): Promise<RunOutput> {
     return await r.done;
   } finally {
     r.kill();
+    checkout?.cleanup();
   }
 }
 
@@ -149,7 +154,7 @@ describe('runner failure paths: documented exit code, one line saying why, nothi
         mkdirSync(tmp);
         t.write('split.yaml', SPLIT);
         t.write('doc.md', document(t.dir, c.failing(t.dir)));
-        if (c.unprivileged && process.getuid?.() === 0) {
+        if (c.unprivileged && isRoot) {
           // The unprivileged runner must read the folder and use its own temp folder.
           chmodSync(t.dir, 0o755);
           chmodSync(tmp, 0o777);

@@ -22,18 +22,26 @@ import { paths, readHistory } from '../../scripts/local-mesh/state.ts';
 import { isAlive } from '../runner/helpers.ts';
 import { copyEnv, copyProject } from './copy-project.ts';
 
-test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 }, async () => {
+/** How the header route's apply shows in local-mesh's history (its default rule's weights). */
+const HEADER_ROUTE = 'server-v1=95,server-v2=5';
+
+test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 }, async (t) => {
   const dir = copyProject('local-walk-');
   const results = mkdtempSync(path.join(os.tmpdir(), 'local-walk-junit-'));
   const junit = path.join(results, 'tutorial-walk.xml');
+  const report = path.join(results, 'report.html');
   try {
-    const child = spawn(process.execPath, ['runner.mjs', '--yes', '--junit', junit], { cwd: dir, env: copyEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['runner.mjs', '--yes', '--junit', junit, '--report', report], { cwd: dir, env: copyEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 280_000);
+    const started = Date.now();
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     clearTimeout(timer);
+    // The run's verdict lines and its wall time, for the record.
+    t.diagnostic(`walk: ${((Date.now() - started) / 1000).toFixed(0)} s, exit ${code}`);
+    for (const line of out.split('\n').filter((l) => /^\s*[✓✗] /.test(l))) t.diagnostic(line.trim());
     assert.equal(code, 0, out.slice(-4000));
     if (process.env.TUTORIAL_JUNIT) {
       mkdirSync(path.dirname(process.env.TUTORIAL_JUNIT), { recursive: true });
@@ -54,12 +62,17 @@ test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 
     assert.equal(cases.length, steps.length + claimCount + stageSections);
     assert.equal(Number(suite['@_failures']), 0);
     assert.equal(cases.filter((c) => c.skipped !== undefined).length, steps.filter((st) => st.action === 'skip').length);
-    const checks = cases.filter((c) => /^(pinned|spread|stage \S+) tutorial\.md:\d+$/.test(String(c['@_name'])));
+    const checks = cases.filter((c) => /^(pinned|spread|errors|shares group=\w+|stage \S+) tutorial\.md:\d+$/.test(String(c['@_name'])));
     assert.equal(checks.length, claimCount + stageSections);
 
     const state = path.join(dir, '.local-mesh');
     const history = readHistory(paths({ LOCAL_MESH_DIR: state }));
-    const summaries = readFileSync(path.join(state, 'client.log'), 'utf8').split('\n').map(parseSummaryLine).filter((s): s is Summary => !!s);
+    // The client was started again once (Route by header turns its header share on): its first
+    // log was rotated to client.previous.log.
+    const summaries = ['client.previous.log', 'client.log']
+      .flatMap((f) => readFileSync(path.join(state, f), 'utf8').split('\n'))
+      .map(parseSummaryLine)
+      .filter((s): s is Summary => !!s);
     const versionsOf = versionsByService(readTopology([...manifestFiles(path.join(dir, 'deploy/linkerd')), ...manifestFiles(path.join(dir, 'deploy/gamma'))]));
 
     // Every split the walk applied, in order: the tutorial's stages.
@@ -68,28 +81,59 @@ test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 
     assert.deepEqual(labels, [
       'server-v1=100',
       'server-v1=95,server-v2=5',
+      'server-v1=100',
       'server-v1=50,server-v2=50',
       'server-v2=100',
       'server-v1=0,server-v2=100',
       'server-v1=100,server-v2=0',
+      HEADER_ROUTE,
     ]);
     for (const [i, a] of applies.entries()) {
       const from = Date.parse(a.ts);
       const to = i + 1 < applies.length ? Date.parse(applies[i + 1]!.ts) : Infinity;
       // Windows wholly inside the stage: begun after this apply, ended before the next.
       const windows = summaries.filter((s) => Date.parse(s.ts) - s.intervalMs >= from && Date.parse(s.ts) <= to);
+      // Calls by the version that answered, failed ones too (the canary's failures are v2's calls).
+      // With the header route, the plain calls follow the weights (the old client's had no header).
+      const headerStage = i === applies.length - 1;
       const counts: Record<string, number> = {};
-      for (const w of windows) for (const [v, n] of Object.entries(w.byVersion)) counts[v] = (counts[v] ?? 0) + n;
+      for (const w of windows) {
+        const plain = headerStage && w.groups ? w.groups.plain : w;
+        for (const by of [plain.byVersion, plain.errorsByVersion ?? {}]) for (const [v, n] of Object.entries(by)) counts[v] = (counts[v] ?? 0) + n;
+      }
       const check = checkShares(expectedByVersion({ backends: a.backends! }, versionsOf), counts);
       assert.ok(check.n >= 40, `stage ${labels[i]}: only ${check.n} calls observed`);
       assert.ok(check.ok, `stage ${labels[i]}: ${check.reason} (${JSON.stringify(counts)})`);
+      if (headerStage) {
+        const header: Record<string, number> = {};
+        for (const w of windows) for (const [v, n] of Object.entries(w.groups?.header.byVersion ?? {})) header[v] = (header[v] ?? 0) + n;
+        assert.deepEqual(Object.keys(header), ['v2'], `the header calls all on v2: ${JSON.stringify(header)}`);
+        assert.ok(header.v2! >= 20, `header calls: ${header.v2}`);
+      }
     }
-    const failed = summaries.reduce((n, s) => n + Object.values(s.errors).reduce((a, b) => a + b, 0), 0);
-    assert.equal(failed, 0, 'no call failed across all the changes');
+    // Calls failed only while v2 had its fault and got calls: from the canary's section up to
+    // the rollback (a window may span it), from v2 only, and some did.
+    const canaryFrom = Date.parse(applies[1]!.ts);
+    const rolledBack = Date.parse(applies[2]!.ts);
+    const failedWindows = summaries.filter((s) => Object.values(s.errors).some((n) => n > 0));
+    assert.ok(failedWindows.length > 0, 'the canary failed calls');
+    for (const w of failedWindows) {
+      assert.deepEqual(Object.keys(w.errorsByVersion ?? {}), ['v2'], `failed calls from v2 only: ${JSON.stringify(w)}`);
+      assert.ok(Date.parse(w.ts) > canaryFrom && Date.parse(w.ts) - w.intervalMs < rolledBack, `a failure outside the canary: ${w.ts}`);
+    }
+    assert.match(out, /✓ errors: \d+ failed of \d+ calls \([\d.]+%\): UNAVAILABLE=\d+, by version v2=\d+, expected failed calls only from v2 at 2\.5% ± [\d.]+%/);
+    assert.match(out, /✓ stage 100\/0: observed 100\/0 .* errors \d+/);
+    assert.match(out, /✓ errors: none in \d+ calls/);
+    assert.match(out, /✓ shares group=header 0\/100: observed 0\/100/);
+    assert.match(out, /✓ shares group=plain 95\/5: observed /);
+    // The report's Checks table has a row for each of them, by name.
+    const html = readFileSync(report, 'utf8');
+    for (const name of ['errors', 'stage 100/0', 'shares group=header', 'shares group=plain']) assert.ok(html.includes(`<td class="check-name">${name}</td>`), `the report's checks show ${name}`);
     assert.ok(summaries.at(-1)?.final, 'the client was stopped cleanly and printed its final summary');
 
     const pids = history.filter((h) => h.event === 'started').map((h) => h.pid!);
-    assert.equal(pids.length, 8);
+    // 6 servers, the proxy, the client; 3 v2 replicas for the fault and 3 to heal; the client again.
+    assert.equal(pids.length, 15);
     assert.deepEqual(pids.filter(isAlive), [], 'every process the run started is gone');
     assert.equal(execFileSync('git', ['status', '--porcelain'], { cwd: dir, encoding: 'utf8' }), '', 'the run leaves the tree as it found it');
   } finally {

@@ -18,6 +18,7 @@ const TEARDOWN = 'remove-the-demo';
 /** The stage each shifting section ends in (its own split, not what ran before). */
 const STAGE: Record<string, string> = {
   '5-to-v2': '95/5',
+  'roll-back': '100/0',
   'half-and-half': '50/50',
   'all-to-v2': '0/100',
   'hand-the-split-over-to-a-grpcroute': '0/100',

@@ -2,31 +2,18 @@
 // real processes, with its state in a temp folder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parseSummaryLine } from '../../lib/summary.ts';
 import { paths, readHistory } from '../../scripts/local-mesh/state.ts';
 import { isAlive } from '../runner/helpers.ts';
-
-const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '..', '..', 'scripts', 'local-mesh.mjs');
-
+import { localMesh } from './cli.ts';
 
 test('up, apply, status, logs, endpoints, delete and down', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'local-mesh-'));
   const env = { ...process.env, LOCAL_MESH_DIR: dir };
-  const lm = async (...args: string[]) => {
-    try {
-      const r = await run(process.execPath, [CLI, ...args], { env, timeout: 60_000 });
-      return { code: 0, out: r.stdout, err: r.stderr };
-    } catch (e) {
-      const x = e as { code: number; stdout: string; stderr: string };
-      return { code: x.code, out: x.stdout, err: x.stderr };
-    }
-  };
+  const lm = (...args: string[]) => localMesh(env, args);
   let pids: number[] = [];
   try {
     assert.match((await lm('down')).out, /nothing to stop/);

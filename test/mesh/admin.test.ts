@@ -77,6 +77,14 @@ describe('admin endpoint', () => {
     assert.match(text, /^mesh_response_latency_ms_count\{service="server",backend="server-v1"\} 5$/m);
     assert.match(text, /^# TYPE mesh_response_latency_ms histogram$/m);
     assert.match(text, /^mesh_endpoint_ready\{service="server-v2",endpoint="[^"]+",pod="server-v2-0"\} 1$/m);
+    // The proxy's own time, each leg once per call, in cumulative buckets ending at the count.
+    for (const leg of ['request', 'response']) {
+      assert.match(text, new RegExp(`^mesh_proxy_overhead_ms_count\\{leg="${leg}"\\} 5$`, 'm'));
+      assert.match(text, new RegExp(`^mesh_proxy_overhead_ms_bucket\\{leg="${leg}",le="\\+Inf"\\} 5$`, 'm'));
+      const buckets = [...text.matchAll(new RegExp(`^mesh_proxy_overhead_ms_bucket\\{leg="${leg}",le="[^"]+"\\} (\\d+)$`, 'gm'))].map((m) => Number(m[1]));
+      assert.deepEqual(buckets, [...buckets].sort((a, b) => a - b), `${leg} buckets are cumulative`);
+      assert.ok(Number(new RegExp(`^mesh_proxy_overhead_ms_sum\\{leg="${leg}"\\} (\\S+)$`, 'm').exec(text)?.[1]) > 0, `${leg} sum`);
+    }
   });
 
   it('POST /delete returns the apex to its own endpoints', async () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
-import { countBy, greeter, load, meshConfig, replicas, sayHello, serviceTable, sleep, until, trafficSplit, type GreeterClient, type Replica } from './helpers.ts';
+import { countBy, greeter, load, meshConfig, replicas, sayHello, serviceTable, underApplies, until, trafficSplit, type GreeterClient, type Replica } from './helpers.ts';
 
 const split = (v1: number | string, v2: number | string) => trafficSplit({ v1, v2 });
 
@@ -89,24 +89,7 @@ describe('apply', () => {
 
   it('is hitless: 0 failed calls over 10,000 calls with applies every few ms', async (t) => {
     const weights: Array<[number, number]> = [[100, 0], [95, 5], [50, 50], [0, 100], [5, 95], [1, 1]];
-    let done = false;
-    let applies = 0;
-    const applier = (async () => {
-      while (!done) {
-        const [a, b] = weights[applies % weights.length]!;
-        const r = await post(mesh, '/apply', split(a, b));
-        assert.equal(r.status, 200, JSON.stringify(r.json));
-        applies += 1;
-        await sleep(10);
-      }
-    })();
-    let res;
-    try {
-      res = await load(10_000, 16, () => sayHello(c));
-    } finally {
-      done = true;
-      await applier;
-    }
+    const { result: res, applies } = await underApplies(mesh.adminPort, weights.map(([a, b]) => split(a, b)), () => load(10_000, 16, () => sayHello(c)));
     const failed = res.filter((r) => !r.ok);
     t.diagnostic(`${res.length} calls, ${applies} applies, ${failed.length} failed`);
     assert.equal(failed.length, 0, failed.slice(0, 3).map((r) => !r.ok && r.error.message).join('; '));

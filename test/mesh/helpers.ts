@@ -99,6 +99,29 @@ export async function until(what: string, cond: () => boolean | Promise<boolean>
   return performance.now();
 }
 
+/**
+ * Run `work` while POSTing the manifests in turn to the proxy's /apply, 10 ms apart, each of
+ * which must be accepted: how the hitless tests change routes under load.
+ */
+export async function underApplies<T>(adminPort: number, manifests: readonly string[], work: () => Promise<T>): Promise<{ result: T; applies: number }> {
+  let done = false;
+  let applies = 0;
+  const applier = (async () => {
+    while (!done) {
+      const res = await fetch(`http://127.0.0.1:${adminPort}/apply`, { method: 'POST', body: manifests[applies % manifests.length]! });
+      if (res.status !== 200) throw new Error(`apply refused: ${await res.text()}`);
+      applies += 1;
+      await sleep(10);
+    }
+  })();
+  try {
+    return { result: await work(), applies };
+  } finally {
+    done = true;
+    await applier;
+  }
+}
+
 // The proxy's admin endpoint, read as the tests and drills need it.
 
 export interface Sample {

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { formatSummary } from '../../lib/summary.ts';
+import { formatSummary, type Summary } from '../../lib/summary.ts';
 import { readDocument } from '../../runner/document.ts';
 import { documentClaims } from '../../runner/observe/claims.ts';
 import { makePlan } from '../../runner/plan.ts';
@@ -52,7 +52,7 @@ const PINNED = line({ 'server-v2-5d8b-pqrst': 40 });
 const MESHED = line({ 'server-v1-7c9f-abcde': 14, 'server-v1-7c9f-fghij': 13, 'server-v1-7c9f-klmno': 13 });
 const SECTION = 'demo';
 
-async function runDemo(direct: string, meshed: string, junit?: string, doc?: string) {
+async function runDemo(direct: string, meshed: string, junit?: string, doc?: string, section = SECTION) {
   const t = tempDir();
   try {
     const bin = path.join(t.dir, 'bin');
@@ -66,7 +66,7 @@ async function runDemo(direct: string, meshed: string, junit?: string, doc?: str
       FAKE_MESHED: t.write('meshed.txt', `${Array(60).fill(meshed).join('\n')}\n`),
       AWAIT_TIMEOUT: '20',
     });
-    const file = doc === undefined ? ['tutorial.md', '--only', SECTION] : [t.write('doc.md', doc)];
+    const file = doc === undefined ? ['tutorial.md', '--only', section] : [t.write('doc.md', doc)];
     const args = [...file, '--target', 'kind', '--yes', '--verify-timeout', '6s', ...(junit ? ['--junit', path.join(t.dir, junit)] : [])];
     const r = startRunner(args, { cwd: doc === undefined ? ROOT : t.dir, env, timeoutMs: 90_000 });
     try {
@@ -165,4 +165,52 @@ test('kind: false shares and errors claims fail with exit 1', { timeout: 90_000 
   const fromV1 = await runDemo(PINNED, MIXED({ UNAVAILABLE: 1 }, { v1: 1 }), undefined, claimDoc(['errors from=v2']));
   assert.equal(fromV1.code, 1, fromV1.stdout + fromV1.stderr);
   assert.match(fromV1.stdout, /✗ errors: FAILED, expected failed calls only from v2, observed .*by version v1=1: 1 from v1/);
+});
+
+// The tutorial's two lessons on kind, through kubectl logs: its own sections (--only brings up
+// what they need, every tool a stand-in), with summary lines that hold their claims and with
+// broken ones.
+// Text lines, as the client prints them for kubectl logs (the watcher waits for "summary ").
+const CANARY = (errV: string) =>
+  formatSummary(
+    {
+      ...(JSON.parse(line({ 'server-v1-7c9f-abcde': 13, 'server-v1-7c9f-fghij': 13, 'server-v1-7c9f-klmno': 12, 'server-v2-6f4d-qwert': 1 }, { UNAVAILABLE: 1 }, { [errV]: 1 })) as Summary),
+      errorsByPod: { [errV === 'v2' ? 'server-v2-6f4d-qwert' : 'server-v1-7c9f-abcde']: 1 },
+    },
+    'text',
+  );
+
+test('kind: the canary section sees 2.5 % failed calls from v2; from v1 it fails with exit 1', { timeout: 120_000 }, async () => {
+  const good = await runDemo(PINNED, CANARY('v2'), undefined, undefined, 'when-the-canary-is-bad');
+  assert.equal(good.code, 0, good.stdout + good.stderr);
+  assert.match(good.stdout, /✓ errors: \d+ failed of \d+ calls \(2\.5%\): UNAVAILABLE=\d+, by version v2=\d+, expected failed calls only from v2 at 2\.5% ± /);
+  const bad = await runDemo(PINNED, CANARY('v1'), undefined, undefined, 'when-the-canary-is-bad');
+  assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+  assert.match(bad.stdout, /✗ errors: FAILED, expected failed calls only from v2 at 2\.5%, observed 1 failed of 40 calls \(2\.5%\): UNAVAILABLE=1, by version v1=1: 1 from v1/);
+});
+
+/** A summary line with the client's two call groups (HEADER_SHARE on). */
+function groupedLine(header: Record<string, number>, plain: Record<string, number>): string {
+  const sum = (a: Record<string, number>) => Object.values(a).reduce((x, y) => x + y, 0);
+  const byVersion: Record<string, number> = {};
+  for (const g of [header, plain]) for (const [v, n] of Object.entries(g)) byVersion[v] = (byVersion[v] ?? 0) + n;
+  const byPod = Object.fromEntries(Object.entries(byVersion).map(([v, n]) => [v === 'v1' ? 'server-v1-7c9f-abcde' : 'server-v2-5d8b-pqrst', n]));
+  const total = sum(byVersion);
+  return formatSummary(
+    {
+      ts: '@TS@', intervalMs: 100, total, ok: total, errors: {}, byVersion, byPod, latencyMs: { p50: 1, p99: 2 },
+      groups: { header: { total: sum(header), ok: sum(header), byVersion: header }, plain: { total: sum(plain), ok: sum(plain), byVersion: plain } },
+    },
+    'text',
+  );
+}
+
+test('kind: the header route sends every header call to v2 and the rest 95/5; header calls on v1 fail with exit 1', { timeout: 180_000 }, async () => {
+  const good = await runDemo(PINNED, groupedLine({ v2: 8 }, { v1: 30, v2: 2 }), undefined, undefined, 'route-by-header');
+  assert.equal(good.code, 0, good.stdout + good.stderr);
+  assert.match(good.stdout, /✓ shares group=header 0\/100: observed 0\/100 \(n=\d+\)/);
+  assert.match(good.stdout, /✓ shares group=plain 95\/5: observed 93\.8\/6\.3 \(n=\d+\)/);
+  const bad = await runDemo(PINNED, groupedLine({ v1: 8 }, { v1: 30, v2: 2 }), undefined, undefined, 'route-by-header');
+  assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+  assert.match(bad.stdout, /✗ shares group=header 0\/100: FAILED, expected 0\/100, observed 100\/0 \(n=\d+\), errors 0: did not converge within 6 s: v1 got 8 calls, expected none/);
 });

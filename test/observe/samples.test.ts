@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { emptyInterval, summarize } from '../../apps/client/stats.ts';
+import { emptyInterval, record, summarize } from '../../apps/client/stats.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { parseDocument } from '../../runner/document.ts';
 import { ROOT } from '../runner/helpers.ts';
@@ -16,6 +16,10 @@ const LOOKS_LIKE_SUMMARY = /^summary |"byVersion"/;
 
 test('every sample summary line in the documents is one the client can print', () => {
   const clientKeys = Object.keys(summarize(emptyInterval(), new Date(0), 2000, false)).sort();
+  // The fields a line carries only when something failed or the client sends its header.
+  const busy = emptyInterval(true);
+  record(busy, { ok: false, status: 'UNAVAILABLE', version: 'v2', pod: 'server-v2-a', latencyMs: 1, header: true });
+  const allKeys = new Set(Object.keys(summarize(busy, new Date(0), 2000, false)));
   let seen = 0;
   for (const doc of DOCS) {
     const parsed = parseDocument(readFileSync(path.join(ROOT, doc), 'utf8'), doc);
@@ -27,8 +31,20 @@ test('every sample summary line in the documents is one the client can print', (
         const s = parseSummaryLine(line);
         assert.ok(s, `${where}: does not parse as a summary line`);
         assert.equal(formatSummary(s, line.startsWith('{') ? 'json' : 'text'), line, `${where}: formatSummary writes it differently`);
-        assert.deepEqual(Object.keys(s).filter((k) => k !== 'final').sort(), clientKeys, `${where}: not the client's fields`);
+        const keys = Object.keys(s).filter((k) => k !== 'final').sort();
+        assert.deepEqual(keys.filter((k) => clientKeys.includes(k)), clientKeys, `${where}: lacks fields the client always prints`);
+        assert.deepEqual(keys.filter((k) => !allKeys.has(k)), [], `${where}: fields the client never prints`);
         const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+        // (A line in the older format, before them, has failures without them.)
+        if (s.errorsByVersion || s.errorsByPod) assert.ok(sum(s.errors) > 0, `${where}: failed by version or pod on a line where nothing failed`);
+        if (s.errorsByVersion) assert.equal(sum(s.errorsByVersion), sum(s.errors), `${where}: failed by version does not add up to the errors`);
+        if (s.errorsByPod) assert.equal(sum(s.errorsByPod), sum(s.errors), `${where}: failed by pod does not add up to the errors`);
+        if (s.groups) {
+          const { header, plain } = s.groups;
+          assert.equal(header.total + plain.total, s.total, `${where}: the groups' totals do not add up`);
+          assert.equal(header.ok + plain.ok, s.ok, `${where}: the groups' ok do not add up`);
+          for (const v of Object.keys(s.byVersion)) assert.equal((header.byVersion[v] ?? 0) + (plain.byVersion[v] ?? 0), s.byVersion[v], `${where}: the groups' ${v} does not add up`);
+        }
         assert.equal(sum(s.byVersion), s.ok, `${where}: calls by version do not add up to ok`);
         assert.equal(sum(s.byPod), s.ok, `${where}: calls by pod do not add up to ok`);
         assert.equal(s.total, s.ok + sum(s.errors), `${where}: total is not ok + errors`);

@@ -22,6 +22,14 @@ test('each claim with its keys, and the defaults', () => {
   assert.equal(canary.kind === 'errors' && canary.rate, 0.025);
   assert.equal(canary.kind === 'errors' && canary.from, 'v2');
   assert.equal((parseClaim('errors from=v2 rate=0.1', 'd.md', 1) as { rate: number }).rate, 0.1);
+  // errors: the calls it needs are derived when checked (from the rate), unless given.
+  assert.equal(canary.calls, null);
+  assert.equal(parseClaim('errors none calls=50', 'd.md', 1).calls, 50);
+  // group= on shares and errors: only the calls with the client's header, or only the others.
+  const header = parseClaim('shares group=header v2=100', 'd.md', 4);
+  assert.deepEqual(header, { kind: 'shares', line: 4, afterBlocks: 0, client: 'meshed', calls: 100, windows: 3, group: 'header', text: 'shares group=header v2=100', weights: { v2: 100 } });
+  assert.equal(parseClaim('errors none group=plain', 'd.md', 1).group, 'plain');
+  assert.equal(parseClaim('shares v1=1', 'd.md', 1).group, undefined);
 });
 
 test('unknown claims, keys and values are FILE:LINE errors', () => {
@@ -41,7 +49,12 @@ test('unknown claims, keys and values are FILE:LINE errors', () => {
     ['errors none from=v2', /none takes no from= or rate=/],
     ['errors from=v2 rate=150%', /rate= takes a share of calls above 0 and below 1/],
     ['errors from=v2 rate=0', /rate= takes a share/],
-    ['spread versions=v2 group=beta', /group= is not supported yet/],
+    ['shares group=beta v2=100', /shares: group= must be header or plain, got "beta"/],
+    ['shares group=header', /shares: needs VERSION=WEIGHT pairs/],
+    ['errors none group=', /expected key=value, got "group="/],
+    ['spread versions=v2 group=header', /spread: group= is for shares and errors claims/],
+    ['pinned group=plain', /pinned: group= is for shares and errors claims/],
+    ['shares group=header group=plain v2=1', /group= given twice/],
   ];
   for (const [args, re] of bad) {
     assert.throws(

@@ -11,6 +11,8 @@ import { shellWord } from '../../runner/shell.ts';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const RUNNER = path.join(ROOT, 'runner.mjs');
 export const SEED = path.resolve(ROOT, '../shared/seed/000_65281452cb9f7ce2.txt');
+/** The skip reason for the source tutorial's tests where ../shared is not beside the clone (CI has it). */
+export const NO_SEED: string | false = existsSync(SEED) ? false : `the source tutorial is not here (${SEED}): ../shared is not beside this clone`;
 
 export interface TempDir {
   dir: string;

@@ -24,11 +24,11 @@ import { planInvocations, type Invocation } from './plan-commands.ts';
 const KUBECTL = '/usr/bin/kubectl';
 const plan = dryRun('kind');
 
-/** The values the plan's variables take when it runs: the pins, and a pod name for $old. */
+/** The values the plan's variables take when it runs: the pins, a pod name for $old, and $had_profile set. */
 function planVars(): Record<string, string> {
   const sh = readFileSync(join(ROOT, 'scripts/versions.sh'), 'utf8');
   const pins = Object.fromEntries([...sh.matchAll(/^export (\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
-  return { ...pins, old: 'pod/client-5d7c9f-abcde' };
+  return { ...pins, old: 'pod/client-5d7c9f-abcde', had_profile: 'yes' };
 }
 
 /** A loopback port nothing listens on: bound, then closed. */

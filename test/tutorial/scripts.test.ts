@@ -145,18 +145,18 @@ test('await-summaries prints only lines written after it started, text or json, 
   const log = join(dir, 'log');
   try {
     writeFileSync(log, `${line(0, 'text')}\nclient: connected\n`);
-    // The command notes each call, so the test knows when the script has counted the old lines
-    // (a second call means the first, the count, is done) without guessing a delay.
+    // The command notes each call once it has printed the log, so the test knows when the
+    // script's count of the old lines (the call without -f) is done, without guessing a delay.
     const calls = `${log}.calls`;
-    const child = spawn(AWAIT, ['2', 'sh', '-c', 'echo x >> "$0.calls"; cat "$0"', log], {
+    const child = spawn(AWAIT, ['2', 'sh', '-c', 'cat "$0"; echo "x $*" >> "$0.calls"', log], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, AWAIT_TIMEOUT: '60' },
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const done = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const callCount = () => (existsSync(calls) ? readFileSync(calls, 'utf8').split('\n').filter(Boolean).length : 0);
-    while (callCount() < 2 && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    const counted = () => existsSync(calls) && readFileSync(calls, 'utf8').split('\n').includes('x ');
+    while (!counted() && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
     appendFileSync(log, `client: note\n[pod/client-x/client] ${line(1, 'text')}\n`);
     appendFileSync(log, `${line(2, 'json')}\n`);
     assert.equal(await done, 0);
@@ -164,6 +164,48 @@ test('await-summaries prints only lines written after it started, text or json, 
     assert.equal(lines.length, 2, out);
     assert.match(lines[0]!, /pods a=1$/);
     assert.match(lines[1]!, /"ts":"2026-11-25T20:30:02.000Z"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('await-summaries follows the log with COMMAND -f: two starts of COMMAND however long it waits, the follower stopped after', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tutorial-await-'));
+  const log = join(dir, 'log');
+  try {
+    writeFileSync(log, `${line(0, 'json')}\n`);
+    // Each start notes its pid and arguments (the count once it has printed the log); with -f
+    // it becomes a follower that never ends.
+    const calls = `${log}.calls`;
+    const cmd = 'if [ "$1" = -f ]; then echo "$$ $*" >> "$0.calls"; exec tail -n +1 -f "$0"; fi; cat "$0"; echo "$$" >> "$0.calls"';
+    const child = spawn(AWAIT, ['2', 'sh', '-c', cmd, log], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWAIT_TIMEOUT: '60' } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const done = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const starts = () => (existsSync(calls) ? readFileSync(calls, 'utf8').split('\n').filter(Boolean) : []);
+    while (starts().length < 2 && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    // Longer than the old once-a-second poll, so a poller would have started COMMAND again.
+    await new Promise((r) => setTimeout(r, 2500));
+    appendFileSync(log, `${line(1, 'text')}\nclient: note\n`);
+    await new Promise((r) => setTimeout(r, 300));
+    appendFileSync(log, `${line(2, 'text')}\n`);
+    assert.equal(await done, 0);
+    assert.deepEqual(out.trim().split('\n').map((l) => /pods a=(\d)/.exec(l)?.[1]), ['1', '2'], out);
+    const started = starts();
+    assert.equal(started.length, 2, started.join('\n'));
+    const follower = started.find((s) => s.endsWith(' -f'));
+    assert.ok(follower, started.join('\n'));
+    const followerPid = Number(follower.split(' ')[0]);
+    const alive = () => {
+      try {
+        process.kill(followerPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 40 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(alive(), false, `follower ${followerPid} still running`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
