@@ -18,14 +18,15 @@ import { makePlan } from '../../runner/plan.ts';
 import { projectFrontMatter, ROOT, startRunner, tempDir, testEnv } from '../runner/helpers.ts';
 
 const FAKE_KUBECTL = `#!/usr/bin/env bash
-# Stands in for kubectl: "logs" replays a feed with fresh timestamps; the rest succeed.
+# Stands in for kubectl: "logs" replays a feed with fresh timestamps (-f: while the process that
+# started it lives, so a runner a test kills leaves nothing behind); the rest succeed.
 [ "$1" = version ] && { echo 'Client Version: v1.35.0'; exit 0; }
 [ "$1" = logs ] || exit 0
 feed="$FAKE_MESHED"
 case " $* " in *client-direct*) feed="$FAKE_DIRECT" ;; esac
 stamp() { while IFS= read -r line; do echo "[pod/x/client] \${line//@TS@/$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)}"; done; }
 case " $* " in
-  *" -f "*) while :; do while IFS= read -r line; do printf '%s\\n' "$line" | stamp; sleep 0.1; done < "$feed"; done ;;
+  *" -f "*) while kill -0 "$PPID" 2>/dev/null; do while IFS= read -r line; do printf '%s\\n' "$line" | stamp; sleep 0.1; done < "$feed"; done ;;
   *) n=$(( $(cat "$feed.count" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$feed.count"; head -n "$n" "$feed" | stamp ;;
 esac
 `;

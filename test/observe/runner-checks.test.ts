@@ -10,9 +10,10 @@ import { formatSummary } from '../../lib/summary.ts';
 import { fence, projectFrontMatter, ROOT, startRunner, tempDir, testEnv, trafficSplit } from '../runner/helpers.ts';
 
 const FAKE_KUBECTL = `#!/usr/bin/env bash
-# Stands in for kubectl: "logs" replays $FAKE_LINES forever with fresh timestamps; the rest succeed.
+# Stands in for kubectl: "logs" replays $FAKE_LINES with fresh timestamps for as long as the
+# process that started it lives (a runner killed by a test must not leave it behind); the rest succeed.
 [ "$1" = logs ] || exit 0
-while :; do
+while kill -0 "$PPID" 2>/dev/null; do
   while IFS= read -r line; do
     echo "[pod/client-6d5f-x/client] \${line//@TS@/$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)}"
     sleep 0.1
