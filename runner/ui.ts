@@ -3,7 +3,7 @@
 
 import type { Target } from './attributes.ts';
 import type { Block, Section } from './document.ts';
-import { shellWord } from './shell.ts';
+import { shellWord } from './shell-word.ts';
 import type { Failure, RunEvent } from './events.ts';
 import { broughtUp, isActive, teardownSection, type JsonSection, type Plan, type PlannedSection } from './plan.ts';
 import { splitLabel } from '../lib/split.ts';
