@@ -4,10 +4,7 @@
 // a shell loop that starts `bash -c true` N times (one process per block is the floor for
 // isolated blocks); and `node runner.mjs --list` on the tutorial against `node -e 0`.
 //
-//   node --import tsx bench/runner-overhead.ts [--blocks 100] [--runs 9] [--baseline DIR]
-//
-// --baseline DIR: another checkout (built, with node_modules) whose runner is timed in the same
-// rounds, for a before/after on the same load.
+//   node --import tsx bench/runner-overhead.ts [--blocks 100] [--runs 9]
 //
 // One untimed round first (the page cache; a stale dist/ is rebuilt there), then --runs
 // rounds, each running every command once in turn, so a busy moment of a shared machine
@@ -26,7 +23,7 @@ import { parseArgs } from 'node:util';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const { values } = parseArgs({
-  options: { blocks: { type: 'string', default: '100' }, runs: { type: 'string', default: '9' }, baseline: { type: 'string' } },
+  options: { blocks: { type: 'string', default: '100' }, runs: { type: 'string', default: '9' } },
 });
 const blocks = Number(values.blocks);
 const runs = Number(values.runs);
@@ -52,15 +49,6 @@ const cases = {
   list: { name: 'node runner.mjs --list', command: [process.execPath, RUNNER, '--list'], cwd: ROOT },
   node: { name: 'node -e 0', command: [process.execPath, '-e', '0'], cwd: ROOT },
 };
-const baseline = values.baseline ? path.resolve(values.baseline) : undefined;
-if (baseline) {
-  const other = path.join(baseline, 'runner.mjs');
-  Object.assign(cases, {
-    baselineRunner: { name: 'baseline: runner --yes', command: [process.execPath, other, doc, '--yes'], cwd: dir },
-    baselineEmpty: { name: 'baseline: runner --yes, 0 blocks', command: [process.execPath, other, empty, '--yes'], cwd: dir },
-    baselineList: { name: 'baseline: runner --list', command: [process.execPath, other, '--list'], cwd: baseline },
-  });
-}
 type Key = keyof typeof cases;
 
 /**
@@ -123,11 +111,6 @@ try {
   const cpuPerBlock = (cpu.runner - cpu.runnerEmpty) / blocks;
   const zxCpuPerBlock = (cpu.zx - cpu.zxEmpty) / blocks;
   console.log(`runner ÷ zx markdown mode: ${ratioZx.toFixed(2)} (CPU ${cpuRatioZx.toFixed(2)}); runner ÷ shell loop: ${ratioShell.toFixed(2)}`);
-  if (baseline) {
-    const b = ms as Record<string, number>;
-    const c = cpu as Record<string, number>;
-    console.log(`baseline ÷ zx markdown mode: ${(b.baselineRunner! / ms.zx).toFixed(2)} (CPU ${(c.baselineRunner! / cpu.zx).toFixed(2)}); baseline per block CPU ${((c.baselineRunner! - c.baselineEmpty!) / blocks).toFixed(2)} ms`);
-  }
   console.log(`runner per block without its fixed cost: ${perBlock.toFixed(1)} ms (${(perBlock / (ms.shellLoop / blocks)).toFixed(2)}x one bash -c true); CPU ${cpuPerBlock.toFixed(2)} ms against zx's ${zxCpuPerBlock.toFixed(2)} ms`);
   // Last line, for bench/run.ts.
   console.log(
