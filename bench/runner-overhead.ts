@@ -9,10 +9,12 @@
 // One untimed round first (the page cache; a stale dist/ is rebuilt there), then --runs
 // rounds, each running every command once in turn, so a busy moment of a shared machine
 // falls on all of them alike; every figure is the median of its runs, every ratio the ratio
-// of medians.
+// of medians. Next to each wall time, the CPU the command used with everything it started
+// (user + system): on two shared cores wall time is mostly that CPU queued behind other work,
+// so the CPU figures move far less with the load than the wall times do.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,12 +45,29 @@ const cases = {
   runner: { name: 'node runner.mjs --yes', command: [process.execPath, RUNNER, doc, '--yes'], cwd: dir },
   runnerEmpty: { name: 'node runner.mjs --yes, 0 blocks', command: [process.execPath, RUNNER, empty, '--yes'], cwd: dir },
   zx: { name: 'zx doc.md (markdown mode)', command: [path.join(ROOT, 'node_modules/.bin/zx'), doc], cwd: ROOT },
+  zxEmpty: { name: 'zx doc.md, 0 blocks', command: [path.join(ROOT, 'node_modules/.bin/zx'), empty], cwd: ROOT },
   list: { name: 'node runner.mjs --list', command: [process.execPath, RUNNER, '--list'], cwd: ROOT },
   node: { name: 'node -e 0', command: [process.execPath, '-e', '0'], cwd: ROOT },
 };
 type Key = keyof typeof cases;
 
-function time(c: (typeof cases)[Key]): number {
+/**
+ * CPU the finished children used, user + system, from /proc/self/stat (cutime + cstime, which
+ * count every process a child waited for: the runner's blocks too). Null where there is no /proc.
+ */
+function childCpuMs(): number | null {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 16 and 17 of proc(5), counted from the state field (3): clock ticks, 100 a second on Linux.
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  } catch {
+    return null;
+  }
+}
+
+function time(c: (typeof cases)[Key]): { ms: number; cpuMs: number | null } {
+  const cpu0 = childCpuMs();
   const t0 = performance.now();
   const r = spawnSync(c.command[0]!, c.command.slice(1), {
     cwd: c.cwd,
@@ -57,8 +76,9 @@ function time(c: (typeof cases)[Key]): number {
     timeout: 300_000,
   });
   const ms = performance.now() - t0;
+  const cpu1 = childCpuMs();
   if (r.status !== 0) throw new Error(`${c.command.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr}`);
-  return ms;
+  return { ms, cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0 };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
@@ -66,17 +86,32 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 try {
   const keys = Object.keys(cases) as Key[];
   const samples = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<Key, number[]>;
+  const cpuSamples = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<Key, number[]>;
+  const loads: number[] = [];
   for (const k of keys) time(cases[k]);
-  for (let i = 0; i < runs; i++) for (const k of keys) samples[k].push(time(cases[k]));
+  for (let i = 0; i < runs; i++) {
+    loads.push(os.loadavg()[0]!);
+    for (const k of keys) {
+      const t = time(cases[k]);
+      samples[k].push(t.ms);
+      if (t.cpuMs !== null) cpuSamples[k].push(t.cpuMs);
+    }
+  }
   const ms = Object.fromEntries(keys.map((k) => [k, median(samples[k])])) as Record<Key, number>;
+  const cpu = Object.fromEntries(keys.map((k) => [k, cpuSamples[k].length ? median(cpuSamples[k]) : NaN])) as Record<Key, number>;
+  const load = median(loads);
 
-  console.log(`${blocks} blocks of \`true\`, ${runs} interleaved run(s), medians; ${os.cpus().length} CPUs, Node ${process.version}, load ${os.loadavg()[0]!.toFixed(2)}`);
-  for (const k of keys) console.log(`${cases[k].name.padEnd(34)} ${ms[k].toFixed(0).padStart(6)} ms`);
+  console.log(`${blocks} blocks of \`true\`, ${runs} interleaved run(s), medians; ${os.cpus().length} CPUs, Node ${process.version}, load ${load.toFixed(2)} (median of the rounds)`);
+  console.log(`${''.padEnd(34)} ${'wall'.padStart(6)}    ${'CPU'.padStart(6)} (user + system, the command and what it started)`);
+  for (const k of keys) console.log(`${cases[k].name.padEnd(34)} ${ms[k].toFixed(0).padStart(6)} ms ${cpu[k].toFixed(0).padStart(6)} ms`);
   const perBlock = (ms.runner - ms.runnerEmpty) / blocks;
   const ratioZx = ms.runner / ms.zx;
   const ratioShell = ms.runner / ms.shellLoop;
-  console.log(`runner ÷ zx markdown mode: ${ratioZx.toFixed(2)}; runner ÷ shell loop: ${ratioShell.toFixed(2)}`);
-  console.log(`runner per block without its fixed cost: ${perBlock.toFixed(1)} ms (${(perBlock / (ms.shellLoop / blocks)).toFixed(2)}x one bash -c true)`);
+  const cpuRatioZx = cpu.runner / cpu.zx;
+  const cpuPerBlock = (cpu.runner - cpu.runnerEmpty) / blocks;
+  const zxCpuPerBlock = (cpu.zx - cpu.zxEmpty) / blocks;
+  console.log(`runner ÷ zx markdown mode: ${ratioZx.toFixed(2)} (CPU ${cpuRatioZx.toFixed(2)}); runner ÷ shell loop: ${ratioShell.toFixed(2)}`);
+  console.log(`runner per block without its fixed cost: ${perBlock.toFixed(1)} ms (${(perBlock / (ms.shellLoop / blocks)).toFixed(2)}x one bash -c true); CPU ${cpuPerBlock.toFixed(2)} ms against zx's ${zxCpuPerBlock.toFixed(2)} ms`);
   // Last line, for bench/run.ts.
   console.log(
     JSON.stringify({
@@ -92,6 +127,11 @@ try {
       ratio: ratioShell,
       ratioZx,
       perBlockMs: perBlock,
+      load,
+      cpuMs: cpu,
+      cpuRatioZx,
+      cpuPerBlockMs: cpuPerBlock,
+      zxCpuPerBlockMs: zxCpuPerBlock,
     }),
   );
 } finally {

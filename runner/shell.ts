@@ -90,8 +90,7 @@ export function initialState(env: NodeJS.ProcessEnv, dir: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** `s` as one shell word, quoted only when a shell would need it (zx's quote): for commands people read. */
-export const shellWord: (s: string) => string = quote;
+export { shellWord } from './shell-word.ts';
 
 interface Files {
   block: string;
@@ -130,6 +129,11 @@ class Discard extends Array<string | Buffer> {
   }
 }
 
+/** zx's `store` option for a process whose output is read as it comes, never kept. */
+export function discardingStore(): { stdout: Discard; stderr: Discard; stdall: Discard } {
+  return { stdout: new Discard(), stderr: new Discard(), stdall: new Discard() };
+}
+
 interface Started {
   pid: number;
   result: Promise<BlockResult>;
@@ -156,7 +160,7 @@ function start(session: ShellSession, files: Files, options: StartOptions, saveS
     verbose: false,
     // Set here, so that ZX_* variables in the runner's environment do not change how blocks run.
     preferLocal: false,
-    store: { stdout: new Discard(), stderr: new Discard(), stdall: new Discard() },
+    store: discardingStore(),
     timeout: options.timeoutMs ?? 0,
     timeoutSignal: 'SIGTERM',
     // zx calls its kill function only when the timeout fires (a stop is an abort).

@@ -4,7 +4,7 @@
 
 import type { Target } from './attributes.ts';
 import type { Block, Section } from './document.ts';
-import { shellWord } from './shell.ts';
+import { shellWord } from './shell-word.ts';
 import type { Failure, RunEvent } from './events.ts';
 import { teardownSection, type JsonSection, type Plan } from './plan.ts';
 import { bringUpLine, dryRunLines, indentText, listLines } from './plan-view.ts';

@@ -3,11 +3,12 @@
 // Both yield the same Summary objects, so the checks and the live view cannot tell them apart;
 // that is how the kind path is tested without a cluster.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { $, type ProcessPromise } from 'zx/core';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import type { FollowCommand } from '../front-matter.ts';
-import { KILL_GRACE_MS, signalGroup } from '../process-group.ts';
+import { KILL_GRACE_MS, killGroup, signalGroup } from '../process-group.ts';
+import { discardingStore } from '../shell.ts';
 
 export interface TrafficSource {
   /** Calls `on` for every summary line, in order, until `stop`. */
@@ -47,26 +48,45 @@ export function commandSource(
   args: string[],
   opts: { cwd: string; retryMs?: number; env?: NodeJS.ProcessEnv },
 ): TrafficSource {
-  let child: ChildProcess | undefined;
+  let proc: ProcessPromise | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let lastTs = -Infinity;
   const retryMs = opts.retryMs ?? 1000;
   const run = (on: (s: Summary) => void) => {
     if (stopped) return;
-    const c = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
-    child = c;
-    createInterface({ input: c.stdout! }).on('line', (line) => {
-      const s = parseSummaryLine(line);
-      if (!s || stopped) return;
-      const ts = Date.parse(s.ts);
-      if (ts <= lastTs) return;
-      lastTs = ts;
-      on(s);
-    });
-    c.on('error', () => undefined);
-    c.on('exit', () => {
-      if (child === c) child = undefined;
+    // Through zx like every process the runner starts: its own process group (`detached`), so
+    // `stop` ends what it started too; nothing kept (the lines are read as they come).
+    const p = $({
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      prefix: '',
+      postfix: '',
+      nothrow: true,
+      quiet: true,
+      verbose: false,
+      preferLocal: false,
+      timeout: 0,
+      kill: killGroup,
+      store: discardingStore(),
+    })`${cmd} ${args}`;
+    proc = p;
+    const stdout = p.child?.stdout;
+    if (stdout) {
+      createInterface({ input: stdout }).on('line', (line) => {
+        const s = parseSummaryLine(line);
+        if (!s || stopped) return;
+        const ts = Date.parse(s.ts);
+        if (ts <= lastTs) return;
+        lastTs = ts;
+        on(s);
+      });
+    }
+    // zx settles when the command ended (or could not start): start it again after a pause.
+    void p.then(() => {
+      if (proc === p) proc = undefined;
       if (!stopped) timer = setTimeout(() => run(on), retryMs);
     });
   };
@@ -75,8 +95,8 @@ export function commandSource(
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      const c = child;
-      if (!c || c.exitCode !== null || c.pid === undefined) return;
+      const c = proc?.child;
+      if (!proc || !c || c.exitCode !== null || c.signalCode !== null || c.pid === undefined) return;
       const exited = new Promise<void>((r) => c.once('exit', () => r()));
       const pid = c.pid;
       signalGroup(pid, 'SIGTERM');
