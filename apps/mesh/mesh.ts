@@ -6,7 +6,7 @@ import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Str
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { describeSplit, type CallInfo, type Split } from '../../lib/split.ts';
-import { startAdmin, type AdminHandlers } from './admin.ts';
+import { startAdmin, type AdminHandlers, type ApplyAnswer } from './admin.ts';
 import { DEFAULT_EWMA, observe, pickP2C, type Estimate, type EwmaOptions } from './balancer.ts';
 import { attempt as startAttempt, callFinished, failCall, GRPC, refuseCall, respondGrpcError, startCall, type AttemptSink, type Call } from './forwarder.ts';
 import { createMetrics, type EndpointGauge, type Series } from './metrics.ts';
@@ -252,15 +252,17 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       views.map((v) => ({ service, endpoint: v.address, pod: v.pod, ready: v.state === 'ready', inflight: v.inflight, rttMs: v.rttMs })),
     );
 
+  const applyText = (yamlText: string): ApplyAnswer => {
+    const next = applyManifests(table, yamlText);
+    table = next.table;
+    for (const s of next.applied) log(`split applied: ${describeSplit(s)}`);
+    return { applied: next.applied, manifests: next.manifests };
+  };
+
   const mesh: Mesh = {
     port,
     adminPort: 0,
-    apply(yamlText) {
-      const next = applyManifests(table, yamlText);
-      table = next.table;
-      for (const s of next.applied) log(`split applied: ${describeSplit(s)}`);
-      return next.applied;
-    },
+    apply: (yamlText) => applyText(yamlText).applied,
     delete(yamlText) {
       const next = deleteManifests(table, yamlText);
       table = next.table;
@@ -318,7 +320,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       splits: [...table.splits.values()],
     }),
     metrics: () => metrics.render(gauges()) + loopDelayText(loopDelay),
-    apply: (text) => ({ applied: mesh.apply(text) }),
+    apply: applyText,
     delete: (text) => ({ deleted: mesh.delete(text) }),
     setEndpoints(json) {
       mesh.setEndpoints(json as Record<string, Endpoint[]>);

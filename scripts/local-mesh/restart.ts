@@ -7,7 +7,7 @@
 // opens a connection to the new proxy while the old one finishes the calls it holds.
 
 import { describeSplit } from '../../lib/split.ts';
-import { adminFetch, running } from './admin-client.ts';
+import { config, running } from './admin-client.ts';
 import { graceOf, READY_MS, rotateLog, startMeshProcess } from './pods.ts';
 import { isAlive, startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
 import { appendHistory, recordStarted, recordStopped, ROOT, type Paths, type State } from './state.ts';
@@ -60,8 +60,7 @@ async function restartMesh(p: Paths, s: State, old: Proc, out: (line: string) =>
     throw new Error(`the new proxy did not start: ${(e as Error).message} (start everything again with: local-mesh down, then up)`);
   }
   await retire();
-  const cfg = (await (await adminFetch(s, '/config')).json()) as { splits: Array<{ apex: string; backends: Array<{ service: string; weight: number }> }> };
-  const splits = cfg.splits.map(describeSplit).join('; ');
+  const splits = (await config(s)).splits.map(describeSplit).join('; ');
   out(`mesh restarted: pid ${next.pid}, proxy 127.0.0.1:${next.port}, admin http://127.0.0.1:${s.mesh.adminPort}; splits: ${splits || 'none'}`);
   return 0;
 }
