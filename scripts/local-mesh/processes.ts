@@ -105,13 +105,16 @@ export function findOwned(owner: string): Found[] {
   return found.filter((f) => f.pgrp === f.pid || !pids.has(f.pgrp)).map(({ pid, name, mark }) => ({ pid, name, mark }));
 }
 
-/** Wait until the process's log matches `re`; fail early, with its last lines, if it exits. */
-export async function waitForLog(p: Proc, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+/** Wait until `find` finds something in the process's log (a RegExp: a match); fail early, with its last lines, if it exits. */
+export async function waitForLog(p: Proc, find: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
+export async function waitForLog<T>(p: Proc, find: (log: string) => T | undefined, timeoutMs: number): Promise<T>;
+export async function waitForLog<T>(p: Proc, find: RegExp | ((log: string) => T | undefined), timeoutMs: number): Promise<T | RegExpExecArray> {
+  const read = typeof find === 'function' ? find : (log: string) => find.exec(log) ?? undefined;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = readLog(p.log);
-    const m = re.exec(text);
-    if (m) return m;
+    const m = read(text);
+    if (m !== undefined) return m;
     if (!isAlive(p)) throw new Error(`${p.name} exited before it was ready:\n${tail(text, 5)}`);
     if (Date.now() > deadline) throw new Error(`${p.name} was not ready within ${timeoutMs} ms:\n${tail(text, 5)}`);
     await sleep(50);
