@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { signalGroup, stopGroup as stopProcessGroup } from '../../lib/process-group.ts';
 
 export interface Proc {
   name: string;
@@ -121,28 +122,24 @@ export async function waitForLog<T>(p: Proc, find: RegExp | ((log: string) => T 
   }
 }
 
-/** SIGTERM the process group, then SIGKILL whatever is left after `graceMs`. */
-export async function stopGroup(p: Pick<Proc, 'pid' | 'mark'>, graceMs = 5000): Promise<'stopped' | 'killed' | 'gone'> {
-  if (!isAlive(p)) return 'gone';
-  signalGroup(p.pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(p)) return 'stopped';
-    await sleep(25);
-  }
-  signalGroup(p.pid, 'SIGKILL');
-  return 'killed';
+/** What a process gets between SIGTERM and SIGKILL unless its caller names more (a server's drain). */
+export const STOP_GRACE_MS = 5000;
+
+/**
+ * SIGTERM the process group, then SIGKILL whatever is left after `graceMs` (lib/process-group.ts).
+ * "Alive" is this process by pid and mark, so a recycled pid is never signalled; a process found
+ * that does not lead a group of its own is signalled alone.
+ */
+export function stopGroup(p: Pick<Proc, 'pid' | 'mark'>, graceMs = STOP_GRACE_MS): Promise<'stopped' | 'killed' | 'gone'> {
+  return stopProcessGroup(p.pid, { graceMs, alive: () => isAlive(p), signal: (sig) => signalGroupOrProcess(p.pid, sig) });
 }
 
-function signalGroup(pid: number, sig: NodeJS.Signals): void {
+function signalGroupOrProcess(pid: number, sig: NodeJS.Signals): void {
+  if (signalGroup(pid, sig)) return;
   try {
-    process.kill(-pid, sig);
+    process.kill(pid, sig);
   } catch {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // already gone
-    }
+    // already gone
   }
 }
 

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { podEnv } from '../../lib/topology.ts';
 import { AdminRefusal, config, running, setEndpoints as sendEndpoints } from './admin-client.ts';
 import { graceOf, podName, servicesFor, startPod } from './pods.ts';
-import { stopGroup, type Proc } from './processes.ts';
+import { STOP_GRACE_MS, stopGroup, type Proc } from './processes.ts';
 import { restart } from './restart.ts';
 import { recordStarted, recordStopped, saveState, type Paths, type State } from './state.ts';
 import { UsageError } from './usage-error.ts';
@@ -135,7 +135,7 @@ async function replaceReplicas(p: Paths, s: State, name: string, dep: Deployment
     } catch (e) {
       const started = s.processes.find((x) => x.name === fresh);
       if (started) {
-        await stopGroup(started);
+        await stopGroup(started, STOP_GRACE_MS);
         s.processes = s.processes.filter((x) => x !== started);
         s.services = servicesFor(s, s.processes);
         saveState(p, s);
