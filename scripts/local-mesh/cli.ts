@@ -19,7 +19,7 @@ import { appendHistory, loadState, logPath, paths, saveApplied, tryLoadState, ty
 import { up } from './up.ts';
 import { UsageError } from './usage-error.ts';
 
-export { UsageError } from './usage-error.ts';
+export { exitCodeOf, UsageError } from './usage-error.ts';
 
 export const USAGE = `usage: node scripts/local-mesh.mjs VERB
   up                  start the servers (from deploy/linkerd), the mesh proxy and the client;
