@@ -6,7 +6,7 @@ import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Str
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { describeSplit, type CallInfo, type Split } from '../../lib/split.ts';
-import { startAdmin, type AdminHandlers, type ApplyAnswer } from './admin.ts';
+import { startAdmin, type AdminHandlers, type ApplyAnswer, type EndpointView } from './admin.ts';
 import { createBalance } from './balance.ts';
 import { DEFAULT_EWMA, type EwmaOptions } from './balancer.ts';
 import { respondGrpcError, startCall } from './forwarder.ts';
@@ -21,7 +21,7 @@ import {
   type Endpoint,
   type RoutingTable,
 } from './routing-table.ts';
-import { createPool, type Upstream, type UpstreamPool } from './upstreams.ts';
+import { createPool, type UpstreamPool } from './upstreams.ts';
 
 export type { Endpoint } from './routing-table.ts';
 export { ConfigError } from './routing-table.ts';
@@ -92,17 +92,6 @@ function loopDelayText(h: IntervalHistogram): string {
     `mesh_event_loop_delay_ms_max ${ms(h.max)}`,
     '',
   ].join('\n');
-}
-
-/** One endpoint of the table as the admin endpoints show it: where it is and how its upstream is now. */
-interface EndpointView {
-  address: string;
-  pod: string;
-  /** 'unknown' while the pool has no upstream for the address. */
-  state: Upstream['state'] | 'unknown';
-  inflight: number;
-  rttMs: number;
-  lastError: string | undefined;
 }
 
 /** Every service's endpoints with their upstream state, in table order; /config, /metrics and /ready read these. */
