@@ -4,9 +4,12 @@
 //
 // An empty variable counts as unset: manifests and shells often set `X=` to mean "default".
 
+import { UsageError } from './errors.ts';
+
 export type Env = Record<string, string | undefined>;
 
-export class ConfigError extends Error {
+/** A bad setting (env, config file, manifest given to the proxy): one line, exit 2 (lib/errors.ts). */
+export class ConfigError extends UsageError {
   override name = 'ConfigError';
 }
 

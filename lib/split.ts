@@ -5,6 +5,8 @@
 // GRPCRoute with matches or several rules also carries its `rules`, and `ruleFor` picks the rule
 // a call takes, with the precedence Gateway API specifies (see there).
 
+import { LineCounter, parseAllDocuments } from 'yaml';
+
 export interface Backend {
   service: string;
   weight: number;
@@ -74,6 +76,50 @@ function str(v: unknown, what: string): string {
 /** Is this manifest one of the kinds a split can come from? (Services etc. are not.) */
 export function isSplitManifest(obj: unknown): boolean {
   return isObj(obj) && (obj.kind === 'TrafficSplit' || obj.kind === 'GRPCRoute');
+}
+
+/** One split manifest out of a YAML text, as `splitDocuments` finds it. */
+export interface SplitDocument {
+  /** 0-based position among all the text's documents (messages say `document index + 1`). */
+  index: number;
+  kind: 'TrafficSplit' | 'GRPCRoute';
+  /** metadata.name, when it is a string. */
+  name?: string;
+  obj: Record<string, unknown>;
+  /** The document on its own, without a leading `---` line: what can be applied again later. */
+  text: string;
+}
+
+/**
+ * The split documents (TrafficSplit, GRPCRoute) in a YAML text, in order; other kinds are
+ * skipped. The one reader of split YAML: broken YAML, or a document that parses but cannot
+ * be read, is a SplitError naming the line (or the document).
+ */
+export function splitDocuments(yamlText: string): SplitDocument[] {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(yamlText, { prettyErrors: false, lineCounter: lines });
+  // parseAllDocuments returns an EmptyStream (no docs) for empty input.
+  const list = Array.isArray(docs) ? docs : [];
+  const out: SplitDocument[] = [];
+  list.forEach((doc, index) => {
+    const err = doc.errors[0];
+    if (err) {
+      const pos = lines.linePos(err.pos[0]);
+      throw new SplitError(`broken YAML at line ${pos.line}, column ${pos.col}: ${err.message.split('\n')[0]}`);
+    }
+    let obj: unknown;
+    try {
+      obj = doc.toJS();
+    } catch (e) {
+      // Parses but cannot be read, e.g. an alias to an anchor that does not exist.
+      throw new SplitError(`document ${index + 1}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (!isSplitManifest(obj)) return;
+    const o = obj as Record<string, unknown>;
+    const name = isObj(o.metadata) && typeof o.metadata.name === 'string' ? o.metadata.name : undefined;
+    out.push({ index, kind: o.kind as SplitDocument['kind'], ...(name !== undefined ? { name } : {}), obj: o, text: doc.toString().replace(/^---[^\n]*\n/, '') });
+  });
+  return out;
 }
 
 /**

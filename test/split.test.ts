@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { callInfo, describeSplit, pickBackend, ruleFor, shares, splitFromManifest, splitLabel, SplitError } from '../lib/split.ts';
+import { callInfo, describeSplit, pickBackend, ruleFor, shares, splitFromManifest, splitDocuments, splitLabel, SplitError } from '../lib/split.ts';
 
 const ts = (backends: unknown, extra: Record<string, unknown> = {}) => ({
   apiVersion: 'split.smi-spec.io/v1alpha2',
@@ -183,4 +183,21 @@ test('what the model does not implement is refused in one line naming it', () =>
   for (const [obj, re] of bad) {
     assert.throws(() => splitFromManifest(obj, known), (e: Error) => e instanceof SplitError && re.test(e.message) && !e.message.includes('\n'), String(re));
   }
+});
+
+test('splitDocuments reads the split documents of a YAML text, each with its own text', () => {
+  const text = [
+    'apiVersion: v1\nkind: Service\nmetadata: {name: server}\n',
+    '---\n# the split\napiVersion: split.smi-spec.io/v1alpha2\nkind: TrafficSplit\nmetadata: {name: server-split}\nspec: {service: server, backends: [{service: server-v1, weight: 1}]}\n',
+  ].join('');
+  const docs = splitDocuments(text);
+  assert.deepEqual(
+    docs.map((d) => [d.index, d.kind, d.name]),
+    [[1, 'TrafficSplit', 'server-split']],
+  );
+  assert.equal(splitFromManifest(docs[0]!.obj).apex, 'server');
+  assert.equal(splitDocuments(docs[0]!.text)[0]!.text, docs[0]!.text, 'the text applies again as it is');
+  assert.throws(() => splitDocuments('kind: TrafficSplit\n  spec: : [\n'), (e: unknown) => e instanceof SplitError && /^broken YAML at line \d+, column \d+/.test(e.message));
+  assert.throws(() => splitDocuments('kind: TrafficSplit\nspec: *nope\n'), /document 1: Unresolved alias/);
+  assert.deepEqual(splitDocuments(''), []);
 });

@@ -3,16 +3,61 @@
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Split } from '../../lib/split.ts';
 import { ConfigError } from './routing-table.ts';
+import type { UpstreamState } from './upstreams.ts';
+
+// The JSON bodies the admin endpoint answers with: the one definition its callers
+// (scripts/local-mesh/admin-client.ts, the tests) read them by.
+
+/** GET /config. */
+export interface ConfigView {
+  listen: string;
+  admin: string;
+  services: Record<string, EndpointView[]>;
+  splits: Split[];
+}
+
+export interface EndpointView {
+  address: string;
+  pod: string;
+  /** 'unknown' until the pool has heard of the address. */
+  state: UpstreamState | 'unknown';
+  inflight: number;
+  rttMs: number;
+  /** Why the endpoint is not ready, when it is not. */
+  lastError?: string;
+}
+
+/** POST /apply: the splits now in force, and `manifests[i]`, the document `applied[i]` came from. */
+export interface ApplyAnswer {
+  applied: Split[];
+  manifests: string[];
+}
+
+/** POST /delete. */
+export interface DeleteAnswer {
+  deleted: Split[];
+}
+
+/** PUT /endpoints: how many endpoints each service now has. */
+export interface EndpointsAnswer {
+  services: Record<string, number>;
+}
+
+/** Any refusal (400 bad input, 404, 413, 500). */
+export interface ErrorAnswer {
+  error: string;
+}
 
 export interface AdminHandlers {
   ready(): { ok: true } | { ok: false; reason: string };
-  config(): unknown;
+  config(): ConfigView;
   metrics(): string;
   /** Each returns the JSON body of a 200; a ConfigError becomes a 400. */
-  apply(yamlText: string): unknown;
-  delete(yamlText: string): unknown;
-  setEndpoints(json: unknown): unknown;
+  apply(yamlText: string): ApplyAnswer;
+  delete(yamlText: string): DeleteAnswer;
+  setEndpoints(json: unknown): EndpointsAnswer;
 }
 
 const MAX_BODY = 1 << 20;
@@ -86,7 +131,7 @@ export async function startAdmin(port: number, h: AdminHandlers): Promise<{ port
   const server = http.createServer((req, res) => {
     handle(h, req, res).catch((e: unknown) => {
       const status = e instanceof HttpError ? e.status : e instanceof ConfigError ? 400 : 500;
-      if (!res.headersSent) json(res, status, { error: e instanceof Error ? e.message : String(e) });
+      if (!res.headersSent) json(res, status, { error: e instanceof Error ? e.message : String(e) } satisfies ErrorAnswer);
     });
   });
   // Loopback only, whatever the caller asks: the admin verbs change routing.

@@ -63,3 +63,12 @@ export function pickP2C<T>(items: readonly T[], estimateOf: (item: T) => Estimat
   const b = items[j]!;
   return cost(estimateOf(b), now) < cost(estimateOf(a), now) ? b : a;
 }
+
+/** A request left for the endpoint: it counts in the cost until `requestEnded`. */
+export function requestStarted(e: Estimate): void {
+  e.inflight += 1;
+}
+
+export function requestEnded(e: Estimate): void {
+  e.inflight -= 1;
+}

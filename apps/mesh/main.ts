@@ -7,6 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { meshListening } from '../../lib/readiness.ts';
 import { ConfigError, startMesh, type Endpoint } from './mesh.ts';
 import { parseServices } from './routing-table.ts';
 
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
   } catch (e) {
     fail(`${e instanceof ConfigError && args.split ? `${args.split}: ` : ''}${(e as Error).message}`);
   }
-  process.stdout.write(`mesh listening on ${cfg.host}:${mesh.port} admin 127.0.0.1:${mesh.adminPort}\n`);
+  process.stdout.write(`${meshListening({ host: cfg.host, port: mesh.port, adminPort: mesh.adminPort })}\n`);
   let closing = false;
   const stop = (sig: string) => {
     if (closing) return;

@@ -6,10 +6,11 @@ import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Str
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { describeSplit, type CallInfo, type Split } from '../../lib/split.ts';
-import { startAdmin, type AdminHandlers } from './admin.ts';
-import { DEFAULT_EWMA, observe, pickP2C, type Estimate, type EwmaOptions } from './balancer.ts';
-import { attempt as startAttempt, callFinished, failCall, GRPC, refuseCall, respondGrpcError, startCall, type AttemptSink, type Call } from './forwarder.ts';
-import { createMetrics, type EndpointGauge, type Series } from './metrics.ts';
+import { startAdmin, type AdminHandlers, type ApplyAnswer, type EndpointView } from './admin.ts';
+import { createBalance } from './balance.ts';
+import { DEFAULT_EWMA, type EwmaOptions } from './balancer.ts';
+import { respondGrpcError, startCall } from './forwarder.ts';
+import { createMetrics, type EndpointGauge } from './metrics.ts';
 import {
   applyManifests,
   deleteManifests,
@@ -18,10 +19,9 @@ import {
   route,
   withServices,
   type Endpoint,
-  type Route,
   type RoutingTable,
 } from './routing-table.ts';
-import { createPool, type Upstream, type UpstreamPool } from './upstreams.ts';
+import { createPool, type UpstreamPool } from './upstreams.ts';
 
 export type { Endpoint } from './routing-table.ts';
 export { ConfigError } from './routing-table.ts';
@@ -45,9 +45,6 @@ export interface Limits {
 }
 
 export const DEFAULT_LIMITS: Limits = { maxHeaderListSize: 16 * 1024, maxConcurrentStreams: 1000, waitForEndpointMs: 3000, replayBytes: 64 * 1024, maxMessageBytes: 4 * 1024 * 1024 };
-
-/** Placements per call, counting re-placements after a refusal. */
-const MAX_ATTEMPTS = 4;
 
 export interface MeshOptions {
   host?: string;
@@ -83,20 +80,6 @@ export interface Mesh {
 
 const noop = () => {};
 
-type Routed = Extract<Route, { ok: true }>;
-
-/** One attempt of one call on one endpoint: what the outcome handler needs to know. */
-interface Placement {
-  call: Call;
-  route: Routed;
-  t0: number;
-  attempt: number;
-  /** The endpoint's estimate when the call left (a reconnect starts a new one). */
-  estimate: Estimate;
-  series: Series;
-  sentAt: number;
-}
-
 const LOOP_RESOLUTION_MS = 10;
 
 function loopDelayText(h: IntervalHistogram): string {
@@ -109,17 +92,6 @@ function loopDelayText(h: IntervalHistogram): string {
     `mesh_event_loop_delay_ms_max ${ms(h.max)}`,
     '',
   ].join('\n');
-}
-
-/** One endpoint of the table as the admin endpoints show it: where it is and how its upstream is now. */
-interface EndpointView {
-  address: string;
-  pod: string;
-  /** 'unknown' while the pool has no upstream for the address. */
-  state: Upstream['state'] | 'unknown';
-  inflight: number;
-  rttMs: number;
-  lastError: string | undefined;
 }
 
 /** Every service's endpoints with their upstream state, in table order; /config, /metrics and /ready read these. */
@@ -146,66 +118,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const syncPool = () => pool.sync([...table.services.values()].flatMap((eps) => eps.map((e) => e.address)));
   syncPool();
 
-  // One handler for every attempt's outcome; each attempt carries its own Placement.
-  const sink: AttemptSink<Placement> = {
-    onResponse(p) {
-      const t = performance.now();
-      observe(p.estimate, t - p.sentAt, t);
-    },
-    onDone(p, status, refused) {
-      p.estimate.inflight -= 1;
-      if (!refused) return metrics.response(p.series, status, performance.now() - p.t0);
-      metrics.retry(p.series);
-      // The endpoint did not process it (typically: its GOAWAY crossed our request).
-      if (p.attempt + 1 < MAX_ATTEMPTS) place(p.call, p.route, p.t0, p.attempt + 1);
-      else {
-        metrics.response(p.series, GRPC.UNAVAILABLE, performance.now() - p.t0);
-        refuseCall(p.call);
-      }
-    },
-  };
-
-  const place = (call: Call, r: Routed, t0: number, attempt: number): void => {
-    if (callFinished(call)) return;
-    const ready: Array<{ e: Endpoint; u: Upstream }> = [];
-    let connecting = false;
-    let lastError: string | undefined;
-    for (const e of r.endpoints) {
-      const u = pool.get(e.address);
-      if (!u) continue;
-      if (u.state === 'ready' && u.session) ready.push({ e, u });
-      else if (u.state === 'connecting') connecting = true;
-      else lastError ??= u.lastError;
-    }
-    const now = performance.now();
-    if (ready.length === 0) {
-      const waited = now - t0;
-      if (connecting && waited < limits.waitForEndpointMs) {
-        void pool.changed(limits.waitForEndpointMs - waited).then(() => place(call, r, t0, attempt));
-        return;
-      }
-      metrics.response(metrics.series({ service: r.apex, backend: r.backend, endpoint: '', pod: '' }), GRPC.UNAVAILABLE, now - t0);
-      const why =
-        r.endpoints.length === 0 ? `service ${r.backend} has no endpoints` : `no live endpoint for service ${r.backend} (${r.endpoints.length} down${lastError ? `: ${lastError}` : ''})`;
-      failCall(call, GRPC.UNAVAILABLE, why);
-      return;
-    }
-    const { e, u } = pickP2C(ready, (x) => x.u.estimate, now)!;
-    const series = metrics.series({ service: r.apex, backend: r.backend, endpoint: e.address, pod: e.pod });
-    const p: Placement = { call, route: r, t0, attempt, estimate: u.estimate, series, sentAt: now };
-    try {
-      startAttempt(call, u.session!, `${e.pod} (${e.address})`, sink, p);
-    } catch (err) {
-      // The session cannot open streams (going away): nothing was sent, so place it again.
-      pool.retire(u);
-      if (attempt + 1 < MAX_ATTEMPTS) return place(call, r, t0, attempt + 1);
-      metrics.response(series, GRPC.UNAVAILABLE, now - t0);
-      failCall(call, GRPC.UNAVAILABLE, `upstream ${e.pod} (${e.address}) cannot take calls: ${(err as Error).message}`);
-      return;
-    }
-    u.estimate.inflight += 1;
-    metrics.request(series);
-  };
+  const balance = createBalance({ pool, metrics, waitForEndpointMs: limits.waitForEndpointMs });
 
   const server = http2.createServer({
     settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderListSize },
@@ -231,7 +144,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       return;
     }
     const call = startCall(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, limits.replayBytes, limits.maxMessageBytes, t0, metrics.overhead);
-    place(call, r, t0, 0);
+    balance.place(call, r, t0);
   });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -252,15 +165,17 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       views.map((v) => ({ service, endpoint: v.address, pod: v.pod, ready: v.state === 'ready', inflight: v.inflight, rttMs: v.rttMs })),
     );
 
+  const applyText = (yamlText: string): ApplyAnswer => {
+    const next = applyManifests(table, yamlText);
+    table = next.table;
+    for (const s of next.applied) log(`split applied: ${describeSplit(s)}`);
+    return { applied: next.applied, manifests: next.manifests };
+  };
+
   const mesh: Mesh = {
     port,
     adminPort: 0,
-    apply(yamlText) {
-      const next = applyManifests(table, yamlText);
-      table = next.table;
-      for (const s of next.applied) log(`split applied: ${describeSplit(s)}`);
-      return next.applied;
-    },
+    apply: (yamlText) => applyText(yamlText).applied,
     delete(yamlText) {
       const next = deleteManifests(table, yamlText);
       table = next.table;
@@ -318,7 +233,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       splits: [...table.splits.values()],
     }),
     metrics: () => metrics.render(gauges()) + loopDelayText(loopDelay),
-    apply: (text) => ({ applied: mesh.apply(text) }),
+    apply: applyText,
     delete: (text) => ({ deleted: mesh.delete(text) }),
     setEndpoints(json) {
       mesh.setEndpoints(json as Record<string, Endpoint[]>);

@@ -2,9 +2,8 @@
 // apex. Immutable: a change builds a new table and the mesh swaps one reference, so a call
 // routes against exactly one table and calls in flight never see a half-made change.
 
-import { LineCounter, parseAllDocuments } from 'yaml';
 import { ConfigError } from '../../lib/config.ts';
-import { callInfo, isSplitManifest, pickBackend, ruleFor, splitFromManifest, SplitError, type CallInfo, type Split } from '../../lib/split.ts';
+import { callInfo, pickBackend, ruleFor, splitDocuments, splitFromManifest, SplitError, type CallInfo, type Split, type SplitDocument } from '../../lib/split.ts';
 
 export interface Endpoint {
   /** host:port the proxy dials. */
@@ -69,40 +68,28 @@ export function withServices(table: RoutingTable, services: ReadonlyMap<string, 
   return { services, splits: table.splits };
 }
 
-/** The split documents in a YAML text (TrafficSplit, GRPCRoute); other kinds are skipped. */
-function splitDocs(yamlText: string): Array<{ obj: Record<string, unknown>; label: string }> {
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(yamlText, { prettyErrors: false, lineCounter: lines });
-  // parseAllDocuments returns an EmptyStream (no docs) for empty input.
-  const list = Array.isArray(docs) ? docs : [];
-  const out: Array<{ obj: Record<string, unknown>; label: string }> = [];
-  list.forEach((doc, i) => {
-    const err = doc.errors[0];
-    if (err) {
-      const pos = lines.linePos(err.pos[0]);
-      throw new ConfigError(`broken YAML at line ${pos.line}, column ${pos.col}: ${err.message.split('\n')[0]}`);
-    }
-    let obj: unknown;
-    try {
-      obj = doc.toJS();
-    } catch (e) {
-      // Parses but cannot be read, e.g. an alias to an anchor that does not exist.
-      throw new ConfigError(`document ${i + 1}: ${(e as Error).message.split('\n')[0]}`);
-    }
-    if (!isSplitManifest(obj)) return;
-    const o = obj as Record<string, unknown>;
-    const name = (o.metadata as { name?: unknown } | undefined)?.name;
-    out.push({ obj: o, label: `document ${i + 1} (${String(o.kind)}${typeof name === 'string' ? `/${name}` : ''})` });
-  });
-  if (out.length === 0) throw new ConfigError('no TrafficSplit or GRPCRoute in the input');
-  return out;
+/** The split documents in a YAML text, each with the label messages name it by; refused when there is none. */
+function splitDocs(yamlText: string): Array<SplitDocument & { label: string }> {
+  let docs: SplitDocument[];
+  try {
+    docs = splitDocuments(yamlText);
+  } catch (e) {
+    if (e instanceof SplitError) throw new ConfigError(e.message);
+    throw e;
+  }
+  if (docs.length === 0) throw new ConfigError('no TrafficSplit or GRPCRoute in the input');
+  return docs.map((d) => ({ ...d, label: `document ${d.index + 1} (${d.kind}${d.name !== undefined ? `/${d.name}` : ''})` }));
 }
 
-/** Parse, check and apply every split in `yamlText` at once, or refuse all of it. */
-export function applyManifests(table: RoutingTable, yamlText: string): { table: RoutingTable; applied: Split[] } {
+/**
+ * Parse, check and apply every split in `yamlText` at once, or refuse all of it. `manifests[i]`
+ * is the document `applied[i]` came from, so a caller can keep it without parsing it again.
+ */
+export function applyManifests(table: RoutingTable, yamlText: string): { table: RoutingTable; applied: Split[]; manifests: string[] } {
   const known = new Set(table.services.keys());
   const applied: Split[] = [];
-  for (const { obj, label } of splitDocs(yamlText)) {
+  const manifests: string[] = [];
+  for (const { obj, label, text } of splitDocs(yamlText)) {
     let split: Split;
     try {
       split = splitFromManifest(obj, known);
@@ -113,19 +100,19 @@ export function applyManifests(table: RoutingTable, yamlText: string): { table: 
     if (!known.has(split.apex)) throw new ConfigError(`${label}: apex service ${split.apex} is not a known service (known: ${[...known].join(', ')})`);
     if (applied.some((s) => s.apex === split.apex)) throw new ConfigError(`${label}: a second split for ${split.apex} in the same input`);
     applied.push(split);
+    manifests.push(text);
   }
   const splits = new Map(table.splits);
   for (const s of applied) splits.set(s.apex, s);
-  return { table: { services: table.services, splits }, applied };
+  return { table: { services: table.services, splits }, applied, manifests };
 }
 
 /** Remove the splits named in `yamlText` (matched by kind and metadata.name), like kubectl delete. */
 export function deleteManifests(table: RoutingTable, yamlText: string): { table: RoutingTable; deleted: Split[] } {
   const splits = new Map(table.splits);
   const deleted: Split[] = [];
-  for (const { obj, label } of splitDocs(yamlText)) {
-    const name = (obj.metadata as { name?: unknown } | undefined)?.name;
-    const hit = [...splits.values()].find((s) => s.kind === obj.kind && s.name === name);
+  for (const { kind, name, label } of splitDocs(yamlText)) {
+    const hit = [...splits.values()].find((s) => s.kind === kind && s.name === name);
     if (!hit) throw new ConfigError(`${label}: no such split in force`);
     splits.delete(hit.apex);
     deleted.push(hit);

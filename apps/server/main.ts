@@ -3,6 +3,7 @@
 // SIGTERM/SIGINT: drain within GRACE_MS and exit 0. Bad env: one line on stderr, exit 2.
 import * as grpc from '@grpc/grpc-js';
 import { readConfigOrExit } from '../../lib/config.ts';
+import { serverListening } from '../../lib/readiness.ts';
 import { readServerConfig } from './config.ts';
 import { startServer, type RunningServer } from './server.ts';
 
@@ -31,7 +32,7 @@ try {
 }
 
 const age = opts.maxConnectionAgeMs ? `, max connection age ${opts.maxConnectionAgeMs}ms` : '';
-log(`server ${opts.version} pod ${opts.pod} listening on ${running.address} (health, reflection; ${faultNote()}${age})`);
+log(`server ${opts.version} pod ${opts.pod} ${serverListening(running.address)} (health, reflection; ${faultNote()}${age})`);
 
 let signals = 0;
 async function onSignal(sig: NodeJS.Signals): Promise<void> {

@@ -4,11 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseAllDocuments } from 'yaml';
 import { statusName } from '../../lib/grpc-status.ts';
-import { describeSplit, isSplitManifest, type Split } from '../../lib/split.ts';
+import type { ApplyAnswer, DeleteAnswer } from '../../apps/mesh/admin.ts';
+import { parseMetrics } from '../../lib/prometheus.ts';
+import { describeSplit, type Split } from '../../lib/split.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
-import { adminFetch as admin, running } from './admin-client.ts';
+import { AdminRefusal, apply, config, deleteSplits, metrics, running } from './admin-client.ts';
 import { directTarget } from './direct-target.ts';
 import { isAlive, readLogChunk } from './processes.ts';
 import { restart } from './restart.ts';
@@ -18,7 +19,7 @@ import { appendHistory, loadState, logPath, paths, saveApplied, tryLoadState, ty
 import { up } from './up.ts';
 import { UsageError } from './usage-error.ts';
 
-export { UsageError } from './usage-error.ts';
+export { exitCodeOf, UsageError } from './usage-error.ts';
 
 export const USAGE = `usage: node scripts/local-mesh.mjs VERB
   up                  start the servers (from deploy/linkerd), the mesh proxy and the client;
@@ -136,46 +137,43 @@ async function applyOrDelete(p: Paths, verb: 'apply' | 'delete', file: string, o
     throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
   }
   const s = running(p);
-  const res = await admin(s, `/${verb}`, { method: 'POST', body: text, headers: { 'content-type': 'application/yaml' } });
-  const body = (await res.json().catch(() => ({}))) as { error?: string; applied?: AppliedSplit[]; deleted?: AppliedSplit[] };
-  if (!res.ok) throw new Error(`${file}: ${body.error ?? `mesh answered ${res.status}`}`);
-  for (const a of body.applied ?? []) appendHistory(p, { event: 'applied', apex: a.apex, backends: a.backends });
-  for (const a of body.deleted ?? []) appendHistory(p, { event: 'deleted', apex: a.apex });
-  remember(p, s, text, body.applied ?? [], body.deleted ?? []);
-  for (const a of body.applied ?? []) out(`${a.kind ?? 'split'}/${a.name ?? a.apex} configured: ${describeSplit(a)}`);
-  for (const a of body.deleted ?? []) out(`${a.kind ?? 'split'}/${a.name ?? a.apex} deleted: ${a.apex} goes to its own endpoints again`);
+  let answer: Partial<ApplyAnswer & DeleteAnswer>;
+  try {
+    answer = verb === 'apply' ? await apply(s, text) : await deleteSplits(s, text);
+  } catch (e) {
+    if (e instanceof AdminRefusal) throw new Error(`${file}: ${e.message}`);
+    throw e;
+  }
+  const applied = answer.applied ?? [];
+  const deleted = answer.deleted ?? [];
+  for (const a of applied) appendHistory(p, { event: 'applied', apex: a.apex, backends: a.backends });
+  for (const a of deleted) appendHistory(p, { event: 'deleted', apex: a.apex });
+  remember(p, s, applied, answer.manifests ?? [], deleted);
+  for (const a of applied) out(`${a.kind}/${a.name ?? a.apex} configured: ${describeSplit(a)}`);
+  for (const a of deleted) out(`${a.kind}/${a.name ?? a.apex} deleted: ${a.apex} goes to its own endpoints again`);
   return 0;
 }
 
-/** Keep the document behind each split in force, so a restarted proxy can start with it. */
-function remember(p: Paths, s: State, text: string, applied: AppliedSplit[], deleted: AppliedSplit[]): void {
-  const docs = parseAllDocuments(text, { logLevel: 'error' });
-  const list = Array.isArray(docs) ? docs : [];
+/** Keep the document behind each split in force (the proxy says which), so a restarted proxy can start with it. */
+function remember(p: Paths, s: State, applied: Split[], manifests: string[], deleted: Split[]): void {
   s.applied ??= {};
-  for (const a of applied) {
-    const doc = list.find((d) => {
-      const o = d.toJS() as { kind?: unknown; metadata?: { name?: unknown } } | null;
-      return isSplitManifest(o) && o!.kind === a.kind && o!.metadata?.name === a.name;
-    });
-    if (doc) s.applied[a.apex] = { kind: a.kind ?? '', ...(a.name ? { name: a.name } : {}), manifest: doc.toString().replace(/^---[^\n]*\n/, '') } satisfies AppliedManifest;
-  }
+  applied.forEach((a, i) => {
+    const manifest = manifests[i];
+    if (manifest !== undefined) s.applied![a.apex] = { kind: a.kind, ...(a.name ? { name: a.name } : {}), manifest } satisfies AppliedManifest;
+  });
   for (const a of deleted) delete s.applied[a.apex];
   saveApplied(p, s.applied);
 }
 
-/** A split as the mesh's admin endpoint returns it (lib/split.ts Split as JSON; rules with a GRPCRoute's matches). */
-type AppliedSplit = Pick<Split, 'apex' | 'backends' | 'rules'> & { name?: string; kind?: string };
-
 async function status(p: Paths, json: boolean, out: Out): Promise<number> {
   const s = loadState(p);
   const processes = (s?.processes ?? []).map((x) => ({ name: x.name, pid: x.pid, port: x.port ?? null, alive: isAlive(x) }));
-  let config: unknown = null;
+  let splits: Split[] = [];
   let counts: Record<string, Record<string, number>> = {};
   if (s?.mesh && processes.find((x) => x.name === 'mesh')?.alive) {
-    config = await (await admin(s, '/config')).json();
-    counts = backendCounts(await (await admin(s, '/metrics')).text());
+    splits = (await config(s)).splits;
+    counts = backendCounts(await metrics(s));
   }
-  const splits = (config as { splits?: unknown } | null)?.splits ?? [];
   if (json) {
     out(JSON.stringify({ running: processes.some((x) => x.alive), processes, splits, backends: counts }));
     return 0;
@@ -185,8 +183,7 @@ async function status(p: Paths, json: boolean, out: Out): Promise<number> {
     return 0;
   }
   for (const x of processes) out(`${x.name.padEnd(22)} pid ${String(x.pid).padEnd(8)} ${x.port ? `127.0.0.1:${x.port}`.padEnd(17) : ''.padEnd(17)} ${x.alive ? 'running' : 'STOPPED'}`);
-  const list = splits as AppliedSplit[];
-  out(list.length ? `splits: ${list.map(describeSplit).join('; ')}` : 'splits: none (the apex service uses its own endpoints)');
+  out(splits.length ? `splits: ${splits.map(describeSplit).join('; ')}` : 'splits: none (the apex service uses its own endpoints)');
   for (const l of requestLines(counts)) out(l);
   return 0;
 }
@@ -198,16 +195,13 @@ export function requestLines(counts: Record<string, Record<string, number>>): st
 }
 
 /** Sum the proxy's response counters by backend and gRPC status. */
-export function backendCounts(metrics: string): Record<string, Record<string, number>> {
+export function backendCounts(metricsText: string): Record<string, Record<string, number>> {
   const res: Record<string, Record<string, number>> = {};
-  for (const line of metrics.split('\n')) {
-    const m = /^mesh_response_total\{([^}]*)\}\s+(\d+)/.exec(line);
-    if (!m) continue;
-    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+  for (const { labels, value } of parseMetrics(metricsText).filter((x) => x.name === 'mesh_response_total')) {
     const backend = labels.backend ?? labels.service ?? '?';
     const code = labels.grpc_status ?? labels.status ?? '?';
     res[backend] ??= {};
-    res[backend][code] = (res[backend][code] ?? 0) + Number(m[2]);
+    res[backend][code] = (res[backend][code] ?? 0) + value;
   }
   return res;
 }

@@ -3,7 +3,7 @@
 // finds those the state does not name, because it is damaged, missing or behind. `down`
 // stops them all; `up` does the same before it starts afresh after a crash.
 
-import { findOwned, isAlive, stopGroup, type Found, type Proc } from './processes.ts';
+import { findOwned, isAlive, STOP_GRACE_MS, stopGroup, type Found, type Proc } from './processes.ts';
 import { clearState, type Paths, type State } from './state.ts';
 
 type Out = (line: string) => void;
@@ -25,7 +25,7 @@ export function describe(xs: Array<{ name: string; pid: number }>): string {
  */
 export async function stopAll(xs: Array<Pick<Proc, 'name' | 'pid' | 'mark'>>): Promise<void> {
   const rank = (name: string) => (name === 'client' ? 0 : name === 'mesh' ? 1 : 2);
-  for (const r of [0, 1, 2]) await Promise.all(xs.filter((x) => rank(x.name) === r).map((x) => stopGroup(x)));
+  for (const r of [0, 1, 2]) await Promise.all(xs.filter((x) => rank(x.name) === r).map((x) => stopGroup(x, STOP_GRACE_MS)));
 }
 
 export async function down(p: Paths, state: State | undefined, damaged: string | undefined, out: Out): Promise<number> {

@@ -7,6 +7,7 @@ import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selects } from '../../lib/topology.ts';
+import { parseMeshListening, parseServerListening } from '../../lib/readiness.ts';
 import { startDetached, waitForLog, type Proc } from './processes.ts';
 import { logPath, ROOT, type Endpoint, type Paths, type State } from './state.ts';
 import { UsageError } from './usage-error.ts';
@@ -117,8 +118,7 @@ export async function startPod(p: Paths, spec: PodSpec, record: (x: Proc) => voi
   proc.deployment = spec.deployment;
   proc.labels = spec.labels;
   record(proc);
-  const m = await waitForLog(proc, /listening on (\S+):(\d+)/, READY_MS);
-  proc.port = Number(m[2]);
+  proc.port = (await waitForLog(proc, parseServerListening, READY_MS)).port;
   return proc;
 }
 
@@ -156,7 +156,7 @@ export async function startMeshProcess(
   }
   const mesh = startDetached({ name: 'mesh', args, env: {}, log: log(p, 'mesh'), cwd: ROOT });
   record(mesh);
-  const m = await waitForLog(mesh, /mesh listening on 127\.0\.0\.1:(\d+) admin 127\.0\.0\.1:(\d+)/, READY_MS);
-  mesh.port = Number(m[1]);
-  return { proc: mesh, adminPort: Number(m[2]) };
+  const ready = await waitForLog(mesh, parseMeshListening, READY_MS);
+  mesh.port = ready.port;
+  return { proc: mesh, adminPort: ready.adminPort };
 }

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { signalGroup, stopGroup as stopProcessGroup } from '../../lib/process-group.ts';
 
 export interface Proc {
   name: string;
@@ -105,41 +106,40 @@ export function findOwned(owner: string): Found[] {
   return found.filter((f) => f.pgrp === f.pid || !pids.has(f.pgrp)).map(({ pid, name, mark }) => ({ pid, name, mark }));
 }
 
-/** Wait until the process's log matches `re`; fail early, with its last lines, if it exits. */
-export async function waitForLog(p: Proc, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+/** Wait until `find` finds something in the process's log (a RegExp: a match); fail early, with its last lines, if it exits. */
+export async function waitForLog(p: Proc, find: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
+export async function waitForLog<T>(p: Proc, find: (log: string) => T | undefined, timeoutMs: number): Promise<T>;
+export async function waitForLog<T>(p: Proc, find: RegExp | ((log: string) => T | undefined), timeoutMs: number): Promise<T | RegExpExecArray> {
+  const read = typeof find === 'function' ? find : (log: string) => find.exec(log) ?? undefined;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = readLog(p.log);
-    const m = re.exec(text);
-    if (m) return m;
+    const m = read(text);
+    if (m !== undefined) return m;
     if (!isAlive(p)) throw new Error(`${p.name} exited before it was ready:\n${tail(text, 5)}`);
     if (Date.now() > deadline) throw new Error(`${p.name} was not ready within ${timeoutMs} ms:\n${tail(text, 5)}`);
     await sleep(50);
   }
 }
 
-/** SIGTERM the process group, then SIGKILL whatever is left after `graceMs`. */
-export async function stopGroup(p: Pick<Proc, 'pid' | 'mark'>, graceMs = 5000): Promise<'stopped' | 'killed' | 'gone'> {
-  if (!isAlive(p)) return 'gone';
-  signalGroup(p.pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(p)) return 'stopped';
-    await sleep(25);
-  }
-  signalGroup(p.pid, 'SIGKILL');
-  return 'killed';
+/** What a process gets between SIGTERM and SIGKILL unless its caller names more (a server's drain). */
+export const STOP_GRACE_MS = 5000;
+
+/**
+ * SIGTERM the process group, then SIGKILL whatever is left after `graceMs` (lib/process-group.ts).
+ * "Alive" is this process by pid and mark, so a recycled pid is never signalled; a process found
+ * that does not lead a group of its own is signalled alone.
+ */
+export function stopGroup(p: Pick<Proc, 'pid' | 'mark'>, graceMs = STOP_GRACE_MS): Promise<'stopped' | 'killed' | 'gone'> {
+  return stopProcessGroup(p.pid, { graceMs, alive: () => isAlive(p), signal: (sig) => signalGroupOrProcess(p.pid, sig) });
 }
 
-function signalGroup(pid: number, sig: NodeJS.Signals): void {
+function signalGroupOrProcess(pid: number, sig: NodeJS.Signals): void {
+  if (signalGroup(pid, sig)) return;
   try {
-    process.kill(-pid, sig);
+    process.kill(pid, sig);
   } catch {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // already gone
-    }
+    // already gone
   }
 }
 

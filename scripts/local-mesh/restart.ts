@@ -7,7 +7,8 @@
 // opens a connection to the new proxy while the old one finishes the calls it holds.
 
 import { describeSplit } from '../../lib/split.ts';
-import { adminFetch, running } from './admin-client.ts';
+import { parseServerListening } from '../../lib/readiness.ts';
+import { config, running } from './admin-client.ts';
 import { graceOf, READY_MS, rotateLog, startMeshProcess } from './pods.ts';
 import { isAlive, startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
 import { appendHistory, recordStarted, recordStopped, ROOT, type Paths, type State } from './state.ts';
@@ -34,7 +35,7 @@ async function restartInPlace(p: Paths, s: State, old: Proc, out: (line: string)
   const proc = startDetached({ name: old.name, args: old.args!, env, log: rotateLog(p, old.name), cwd: ROOT });
   Object.assign(proc, { deployment: old.deployment, labels: old.labels, port: old.port });
   recordStarted(p, s, proc, old);
-  if (old.deployment) await waitForLog(proc, /listening on (\S+):(\d+)/, READY_MS);
+  if (old.deployment) await waitForLog(proc, parseServerListening, READY_MS);
   else if (old.name === 'client') await waitForLog(proc, /"byVersion"/, READY_MS);
   out(`${old.name} restarted: pid ${proc.pid}${proc.port ? `, 127.0.0.1:${proc.port}` : ''}${wasAlive ? '' : ' (it had stopped)'}`);
   return 0;
@@ -60,8 +61,7 @@ async function restartMesh(p: Paths, s: State, old: Proc, out: (line: string) =>
     throw new Error(`the new proxy did not start: ${(e as Error).message} (start everything again with: local-mesh down, then up)`);
   }
   await retire();
-  const cfg = (await (await adminFetch(s, '/config')).json()) as { splits: Array<{ apex: string; backends: Array<{ service: string; weight: number }> }> };
-  const splits = cfg.splits.map(describeSplit).join('; ');
+  const splits = (await config(s)).splits.map(describeSplit).join('; ');
   out(`mesh restarted: pid ${next.pid}, proxy 127.0.0.1:${next.port}, admin http://127.0.0.1:${s.mesh.adminPort}; splits: ${splits || 'none'}`);
   return 0;
 }

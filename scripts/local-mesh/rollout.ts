@@ -8,9 +8,9 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { podEnv } from '../../lib/topology.ts';
-import { adminFetch, running } from './admin-client.ts';
+import { AdminRefusal, config, running, setEndpoints as sendEndpoints } from './admin-client.ts';
 import { graceOf, podName, servicesFor, startPod } from './pods.ts';
-import { stopGroup, type Proc } from './processes.ts';
+import { STOP_GRACE_MS, stopGroup, type Proc } from './processes.ts';
 import { restart } from './restart.ts';
 import { recordStarted, recordStopped, saveState, type Paths, type State } from './state.ts';
 import { UsageError } from './usage-error.ts';
@@ -135,7 +135,7 @@ async function replaceReplicas(p: Paths, s: State, name: string, dep: Deployment
     } catch (e) {
       const started = s.processes.find((x) => x.name === fresh);
       if (started) {
-        await stopGroup(started);
+        await stopGroup(started, STOP_GRACE_MS);
         s.processes = s.processes.filter((x) => x !== started);
         s.services = servicesFor(s, s.processes);
         saveState(p, s);
@@ -153,8 +153,12 @@ async function replaceReplicas(p: Paths, s: State, name: string, dep: Deployment
 /** Hand the mesh the endpoint table these replicas give; remember it. */
 async function setEndpoints(p: Paths, s: State, pods: Proc[]): Promise<void> {
   const services = servicesFor(s, pods);
-  const res = await adminFetch(s, '/endpoints', { method: 'PUT', body: JSON.stringify(services), headers: { 'content-type': 'application/json' } });
-  if (!res.ok) throw new Error(`the mesh refused the endpoint table: ${((await res.json().catch(() => ({}))) as { error?: string }).error ?? res.status}`);
+  try {
+    await sendEndpoints(s, services);
+  } catch (e) {
+    if (e instanceof AdminRefusal) throw new Error(`the mesh refused the endpoint table: ${e.error ?? e.status}`);
+    throw e;
+  }
   s.services = services;
   saveState(p, s);
 }
@@ -162,7 +166,7 @@ async function setEndpoints(p: Paths, s: State, pods: Proc[]): Promise<void> {
 async function untilReady(s: State, address: string): Promise<void> {
   const deadline = Date.now() + ENDPOINT_READY_MS;
   for (;;) {
-    const cfg = (await (await adminFetch(s, '/config')).json()) as { services: Record<string, Array<{ address: string; state: string }>> };
+    const cfg = await config(s);
     if (Object.values(cfg.services).some((eps) => eps.some((e) => e.address === address && e.state === 'ready'))) return;
     if (Date.now() > deadline) throw new Error(`the mesh did not reach ${address} within ${ENDPOINT_READY_MS} ms`);
     await sleep(20);

@@ -6,7 +6,7 @@
 import { manifestFiles, podEnv, readTopology, TopologyError } from '../../lib/topology.ts';
 import { envOverrides, freshLog, podName, programFor, PROGRAMS, READY_MS, servicesFor, startMeshProcess, startPod, programArgs } from './pods.ts';
 import { demoProcesses, describe, stopAll } from './down.ts';
-import { startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
+import { startDetached, STOP_GRACE_MS, stopGroup, waitForLog, type Proc } from './processes.ts';
 import { clearState, ensureDir, pruneLogs, recordStarted, ROOT, saveState, tryLoadState, type Paths, type State } from './state.ts';
 
 /**
@@ -91,7 +91,7 @@ export async function up(p: Paths, out: (line: string) => void, env: NodeJS.Proc
     out(`client: ${cname} sending to ${authority} through the mesh${overrides} (local-mesh logs -f client)`);
     return state;
   } catch (e) {
-    for (const x of [...state.processes].reverse()) await stopGroup(x);
+    for (const x of [...state.processes].reverse()) await stopGroup(x, STOP_GRACE_MS);
     throw e;
   }
 }

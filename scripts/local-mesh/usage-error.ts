@@ -1,2 +1,2 @@
-/** Bad arguments or settings: the CLI prints the message and the usage, and exits 2. */
-export class UsageError extends Error {}
+// local-mesh's bad-usage error is the shared one (lib/errors.ts): exit 2, and the CLI prints its usage.
+export { exitCodeOf, UsageError } from '../../lib/errors.ts';

@@ -43,6 +43,8 @@ describe('apply', () => {
     assert.equal(r.status, 200);
     assert.deepEqual(r.json, {
       applied: [{ apex: 'server', name: 'server-split', kind: 'TrafficSplit', backends: [{ service: 'server-v1', weight: 95 }, { service: 'server-v2', weight: 5 }] }],
+      // The document each split came from, so local-mesh keeps it without parsing it again.
+      manifests: [split(95, 5).replace(/^---[^\n]*\n/, '')],
     });
   });
 

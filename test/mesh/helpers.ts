@@ -9,6 +9,10 @@ import * as grpc from '@grpc/grpc-js';
 import { loadGreeter, type HelloReply } from '../../apps/proto/load.ts';
 import { startServer, type RunningServer } from '../../apps/server/server.ts';
 import type { Endpoint } from '../../apps/mesh/mesh.ts';
+import type { ConfigView } from '../../apps/mesh/admin.ts';
+import { parseMetrics, type Sample } from '../../lib/prometheus.ts';
+
+export type { Sample } from '../../lib/prometheus.ts';
 
 export { trafficSplit } from '../runner/helpers.ts';
 
@@ -124,23 +128,6 @@ export async function underApplies<T>(adminPort: number, manifests: readonly str
 
 // The proxy's admin endpoint, read as the tests and drills need it.
 
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-function parseMetrics(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^(\w+)(?:\{([^}]*)\})?\s+(\S+)$/.exec(line);
-    if (!m) continue;
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
 export function sum(samples: Sample[], name: string, where: (l: Record<string, string>) => boolean = () => true): number {
   return samples.filter((s) => s.name === name && where(s.labels)).reduce((n, s) => n + s.value, 0);
 }
@@ -149,11 +136,7 @@ export async function metrics(adminPort: number): Promise<Sample[]> {
   return parseMetrics(await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text());
 }
 
-export interface MeshConfig {
-  listen: string;
-  services: Record<string, Array<{ address: string; pod: string; state: string; inflight: number }>>;
-  splits: Array<{ apex: string; name?: string; kind?: string; backends: Array<{ service: string; weight: number }> }>;
-}
+export type MeshConfig = ConfigView;
 
 export async function meshConfig(adminPort: number): Promise<MeshConfig> {
   return (await (await fetch(`http://127.0.0.1:${adminPort}/config`)).json()) as MeshConfig;

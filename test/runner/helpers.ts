@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitGone as waitGoneFor } from '../../lib/process-group.ts';
 import { shellWord } from '../../runner/shell.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -256,34 +257,15 @@ export function hasScript(): boolean {
   return ['/usr/bin/script', '/bin/script'].some((p) => existsSync(p));
 }
 
-/** Alive and not a zombie (an orphaned zombie is as good as gone). */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+// isAlive: alive and not a zombie (an orphaned zombie is as good as gone).
+export { killAll, processAlive as isAlive } from '../../lib/process-group.ts';
+
+/** How long the tests give what a run started to be gone. */
+const GONE_MS = 5000;
 
 /** Wait until none of the pids is alive, up to `ms`; returns those still alive. */
-export async function waitGone(pids: number[], ms = 5000): Promise<number[]> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const alive = pids.filter(isAlive);
-    if (alive.length === 0 || Date.now() > end) return alive;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Kill leftovers by pid so a failing test does not leave processes behind. */
-export function killAll(pids: number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
-  }
+export function waitGone(pids: number[], ms = GONE_MS): Promise<number[]> {
+  return waitGoneFor(pids, ms);
 }
 
 export function readPids(file: string): number[] {
