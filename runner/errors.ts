@@ -1,17 +1,10 @@
 // Errors that end a run with a documented exit code. Anything else is a bug and exits 1.
 
-export const EXIT = {
-  done: 0,
-  failed: 1,
-  usage: 2,
-  interrupted: 130,
-} as const;
+// The runner's errors are lib's family (local-mesh and the proxy share it), plus the ones only
+// a run has: a document problem at a place, and a check that decided against the run.
+import { EXIT, UsageError } from '../lib/errors.ts';
 
-/** Bad arguments or a bad document: one line, exit 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-  readonly exitCode = EXIT.usage;
-}
+export { EXIT, UsageError };
 
 /** A document problem at a known place: message reads `FILE:LINE: what`. */
 export class DocumentError extends UsageError {

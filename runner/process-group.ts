@@ -6,28 +6,11 @@
 /** How long a group gets between SIGTERM and SIGKILL. */
 export const KILL_GRACE_MS = 2000;
 
-/** Signal a whole process group; a group already gone is fine. Says whether anything was there. */
-export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
-  // Never 0 or below: process.kill(-0) is the runner's own group, process.kill(1) init.
-  if (!(pgid > 1)) return false;
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    // ESRCH: nothing left in the group.
-    return false;
-  }
-}
+// Signalling a group and asking whether it is still there are lib's (one owner for the runner,
+// local-mesh and the tests).
+import { groupAlive, killGroupAfterGrace as killAfter, signalGroup } from '../lib/process-group.ts';
 
-export function groupAlive(pgid: number): boolean {
-  if (!(pgid > 1)) return false;
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { groupAlive, signalGroup };
 
 /**
  * zx's `kill` option for a process that leads its own group: SIGTERM (or `signal`) to the whole
@@ -43,9 +26,5 @@ export async function killGroup(pid: number | `${number}`, signal: NodeJS.Signal
  * not at all once cancelled). Returns the cancel function.
  */
 export function killGroupAfterGrace(pgid: number, then?: () => void): () => void {
-  const timer = setTimeout(() => {
-    if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
-    then?.();
-  }, KILL_GRACE_MS);
-  return () => clearTimeout(timer);
+  return killAfter(pgid, KILL_GRACE_MS, then);
 }
