@@ -10,8 +10,8 @@ import type { Plan } from './plan.ts';
 const HOW_TO_GET: Record<string, string> = {
   bash: 'install bash with your package manager (Debian/Ubuntu: apt-get install bash; macOS: brew install bash)',
   timeout: 'install GNU coreutils (macOS: brew install coreutils, then put its gnubin folder on PATH)',
-  kubectl: "install kubectl within one minor of the cluster's Kubernetes (KIND_NODE_IMAGE in scripts/versions.sh): https://kubernetes.io/docs/tasks/tools/",
-  kind: 'install kind at the release scripts/versions.sh pins: https://kind.sigs.k8s.io/docs/user/quick-start/#installation',
+  kubectl: "install kubectl within one minor of the cluster's Kubernetes (the document's prerequisites say which): https://kubernetes.io/docs/tasks/tools/",
+  kind: "install kind at the release the document's prerequisites name: https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
   docker: 'install Docker Engine (or Docker Desktop): https://docs.docker.com/engine/install/',
   curl: 'install curl with your package manager',
 };

@@ -29,8 +29,8 @@ describe('preflight: missing programs', () => {
       assert.deepEqual(local(true, ['bash', 'kind', 'timeout']), []);
       const kind = missingPrograms(makePlan(doc, { target: 'kind' }), { verify: true, follows }, (n) => n === 'bash');
       assert.deepEqual(kind, [
-        `kubectl not found on PATH (the traffic checks follow the client with: ${follows[0]}): install kubectl within one minor of the cluster's Kubernetes (KIND_NODE_IMAGE in scripts/versions.sh): https://kubernetes.io/docs/tasks/tools/`,
-        `kind not found on PATH (${doc.file}:${3 + PROJECT_LINES} calls it): install kind at the release scripts/versions.sh pins: https://kind.sigs.k8s.io/docs/user/quick-start/#installation`,
+        `kubectl not found on PATH (the traffic checks follow the client with: ${follows[0]}): install kubectl within one minor of the cluster's Kubernetes (the document's prerequisites say which): https://kubernetes.io/docs/tasks/tools/`,
+        `kind not found on PATH (${doc.file}:${3 + PROJECT_LINES} calls it): install kind at the release the document's prerequisites name: https://kind.sigs.k8s.io/docs/user/quick-start/#installation`,
       ]);
       // Without the checks, kubectl is still needed where a block calls it.
       const unchecked = missingPrograms(makePlan(doc, { target: 'kind' }), { verify: false, follows }, (n) => n === 'bash');
