@@ -35,8 +35,12 @@ export interface Checkout {
   cleanup(): void;
 }
 
-/** What the apps and the runner load at run time. */
-const ENTRIES = ['apps', 'lib', 'runner', 'scripts', 'deploy', 'runner.mjs', 'package.json', 'tsconfig.json'];
+/**
+ * What the apps and the runner load at run time: the sources and their build (dist/, copied
+ * with its dates, so the copy's build is as fresh as this checkout's and is not rebuilt where
+ * that uid cannot write).
+ */
+const ENTRIES = ['apps', 'lib', 'runner', 'scripts', 'deploy', 'runner.mjs', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'dist'];
 
 /**
  * This checkout when `uid` can read it (or when we are not root and will not switch);
@@ -53,7 +57,7 @@ export function checkoutFor(uid: number): Checkout {
   chmodSync(dir, 0o755);
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   try {
-    for (const e of ENTRIES) if (existsSync(path.join(ROOT, e))) cpSync(path.join(ROOT, e), path.join(dir, e), { recursive: true });
+    for (const e of ENTRIES) if (existsSync(path.join(ROOT, e))) cpSync(path.join(ROOT, e), path.join(dir, e), { recursive: true, preserveTimestamps: true });
     linkTree(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
     if (!canRead(uid, path.join(dir, 'runner.mjs'))) throw new Error(`uid ${uid} cannot read ${dir} either: is ${tmpdir()} (TMPDIR) inside a private folder?`);
   } catch (e) {
