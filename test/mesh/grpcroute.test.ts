@@ -10,9 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { stringify } from 'yaml';
-import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
+import type { Mesh } from '../../apps/mesh/mesh.ts';
 import type { HelloReply } from '../../apps/proto/load.ts';
-import { countBy, greeter, load, meshConfig, replicas, ROOT, sayHello, serviceTable, underApplies, type GreeterClient, type Replica } from './helpers.ts';
+import { countBy, load, meshConfig, meshOver, ROOT, sayHello, underApplies, type GreeterClient, type MeshOver } from './helpers.ts';
 
 const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
 
@@ -35,20 +35,15 @@ const versions = (res: Array<{ ok: true; value: HelloReply } | { ok: false; erro
   countBy(res, (r) => (r.ok ? r.value.version : `failed ${grpc.status[r.error.code]}`));
 
 describe('GRPCRoute matches', () => {
-  let all: Replica[];
   let mesh: Mesh;
   let c: GreeterClient;
 
+  let fixture: MeshOver | undefined;
   before(async () => {
-    all = [...(await replicas('v1', 2)), ...(await replicas('v2', 2)), ...(await replicas('v3', 1))];
-    mesh = await startMesh({ services: serviceTable(all) });
-    c = greeter(`127.0.0.1:${mesh.port}`, 'server:50051');
+    fixture = await meshOver([['v1', 2], ['v2', 2], ['v3', 1]]);
+    ({ mesh, c } = fixture);
   });
-  after(async () => {
-    c?.close();
-    await mesh?.close(500);
-    await Promise.all((all ?? []).map((r) => r.server.shutdown(100)));
-  });
+  after(() => fixture?.close());
 
   /** 40 SayHello calls with these headers, by version answered. */
   const say = async (headers: Record<string, string> = {}) => versions(await load(40, 8, () => sayHello(c, { metadata: md(headers) })));

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadGreeter, type HelloReply } from '../../apps/proto/load.ts';
 import { startServer, type RunningServer } from '../../apps/server/server.ts';
-import type { Endpoint } from '../../apps/mesh/mesh.ts';
+import { startMesh, type Endpoint, type Mesh } from '../../apps/mesh/mesh.ts';
 import type { ConfigView } from '../../apps/mesh/admin.ts';
 import { parseMetrics, type Sample } from '../../lib/prometheus.ts';
 
@@ -192,6 +192,32 @@ export async function childServer(version: string, pod: string, port = 0): Promi
     async kill(signal = 'SIGKILL') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
+    },
+  };
+}
+
+/** Replicas per version, a proxy in front of them, and a client of `server:50051` through it. */
+export interface MeshOver {
+  all: Replica[];
+  mesh: Mesh;
+  c: GreeterClient;
+  /** Stops the client, the proxy and the replicas. */
+  close(): Promise<void>;
+}
+
+export async function meshOver(counts: ReadonlyArray<[version: string, replicas: number]>): Promise<MeshOver> {
+  const all: Replica[] = [];
+  for (const [v, n] of counts) all.push(...(await replicas(v, n)));
+  const mesh = await startMesh({ services: serviceTable(all) });
+  const c = greeter(`127.0.0.1:${mesh.port}`, 'server:50051');
+  return {
+    all,
+    mesh,
+    c,
+    async close() {
+      c.close();
+      await mesh.close(500);
+      await Promise.all(all.map((r) => r.server.shutdown(100)));
     },
   };
 }

@@ -3,9 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
+import type { Mesh } from '../../apps/mesh/mesh.ts';
 import { checkShares, pct } from '../../lib/shares.ts';
-import { countBy, greeter, load, metrics, replicas, sayHello, serviceTable, sum, trafficSplit, type GreeterClient, type Replica, type Sample } from './helpers.ts';
+import { countBy, load, meshOver, metrics, replicas, sayHello, sum, trafficSplit, type GreeterClient, type MeshOver, type Replica, type Sample } from './helpers.ts';
 
 const N = 1000;
 
@@ -31,16 +31,12 @@ describe('weighted splits', () => {
   let mesh: Mesh;
   let c: GreeterClient;
 
+  let fixture: MeshOver | undefined;
   before(async () => {
-    all = [...(await replicas('v1', 2)), ...(await replicas('v2', 2)), ...(await replicas('v3', 2))];
-    mesh = await startMesh({ services: serviceTable(all) });
-    c = greeter(`127.0.0.1:${mesh.port}`, 'server:50051');
+    fixture = await meshOver([['v1', 2], ['v2', 2], ['v3', 2]]);
+    ({ all, mesh, c } = fixture);
   });
-  after(async () => {
-    c?.close();
-    await mesh?.close(500);
-    await Promise.all((all ?? []).map((r) => r.server.shutdown(100)));
-  });
+  after(() => fixture?.close());
 
   const byVersion = async () => {
     const res = await load(N, 16, () => sayHello(c));
