@@ -4,19 +4,28 @@
 // is `. <block file>`, after a prefix (zx's `prefix` option, which by default holds zx's own
 // `set -euo pipefail;`) that sets the block up.
 //
+// Each bash is started one block ahead: while a block runs, the next one's bash starts and
+// waits on a pipe (fd 3) for one line naming its block and the state to start from. Starting
+// a process and bash's own start-up are most of what a short block costs; this way they
+// happen while the previous block runs instead of between blocks. Once it has its line, the
+// bash closes the pipe; the block's stdin is /dev/null.
+//
 // Exports and the working directory carry forward in a state file: the prefix sources the
 // previous block's, and an EXIT trap writes `export -p` and a `cd` when the block ends. Blocks
 // start from an empty environment, so the state file is the whole environment: a variable a
 // block unset stays unset. The first state file is written here from the runner's own
 // environment. An ERR trap records the line and command set -e stopped at (FILE:LINE).
 //
-// zx does the rest: exit code or signal, the output streams, the timeout, the stop (zx's abort
-// signals a detached process's whole group). runner/process-group.ts has what zx has no notion
-// of: SIGKILL after the grace period, and the `&` children a finished block leaves behind.
+// zx does the rest: exit code or signal, the output streams, the stop (zx's abort signals a
+// detached process's whole group). The timeout is the runner's own timer, since zx's starts
+// when the process does and a bash started ahead may wait a long time for its block.
+// runner/process-group.ts has what zx has no notion of: SIGKILL after the grace period, and
+// the `&` children a finished block leaves behind.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { $, quote, which } from 'zx/core';
 import { groupAlive, killGroup, killGroupAfterGrace, signalGroup } from './process-group.ts';
 
@@ -27,6 +36,8 @@ export interface ShellSession {
   /** The state file the next block starts from. */
   state: string;
   seq: number;
+  /** The bash started ahead for the next block, waiting for it (see the top of this file). */
+  spare: WaitingBash | null;
 }
 
 export interface BlockResult {
@@ -67,13 +78,38 @@ export function createSession(docDir: string): ShellSession {
   // zx found bash on PATH when it loaded (its default shell); look again only if it did not.
   const bash = typeof $.shell === 'string' && path.basename($.shell) === 'bash' ? $.shell : which.sync('bash', { nothrow: true });
   if (!bash) throw new Error('bash not found on PATH');
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tutorial-run-'));
+  const tmp = mkdtempSync(path.join(sessionParent(process.env), 'tutorial-run-'));
   const state = path.join(tmp, '0.state');
   writeFileSync(state, initialState(process.env, docDir));
-  return { docDir, tmp, bash, state, seq: 0 };
+  return { docDir, tmp, bash, state, seq: 0, spare: null };
+}
+
+/**
+ * Where the session's files go. Each block creates three small files (the block, its state,
+ * and on failure its error); on a disk file system (ext4) creating a file costs a block about
+ * as much as the rest of the runner's own work, on a memory one (tmpfs) nearly nothing. So,
+ * unless TMPDIR names a place, a per-user runtime folder (XDG_RUNTIME_DIR) or /dev/shm where
+ * there is one we may write, and the system's temporary folder otherwise.
+ */
+export function sessionParent(env: NodeJS.ProcessEnv): string {
+  if (env.TMPDIR) return os.tmpdir();
+  for (const dir of [env.XDG_RUNTIME_DIR, '/dev/shm']) {
+    if (!dir || !path.isAbsolute(dir)) continue;
+    try {
+      if (!statSync(dir).isDirectory()) continue;
+      accessSync(dir, constants.W_OK | constants.X_OK);
+      return dir;
+    } catch {
+      // Not there, or not ours to write: the next one.
+    }
+  }
+  return os.tmpdir();
 }
 
 export function closeSession(session: ShellSession): void {
+  // The bash waiting for a next block: closing its pipe ends its `read`, and it exits.
+  session.spare?.go('');
+  session.spare = null;
   rmSync(session.tmp, { recursive: true, force: true });
 }
 
@@ -99,23 +135,34 @@ interface Files {
 }
 
 /** Write the block where bash will source it; name the files its traps write. */
-function prepare(session: ShellSession, options: StartOptions): Files {
+function prepare(session: ShellSession, options: StartOptions & { saveState: boolean }): Files & { line: string } {
   const n = ++session.seq;
   const safeLabel = options.label.replace(/[^A-Za-z0-9._-]+/g, '_');
-  const block = path.join(session.tmp, `${n}-${safeLabel}.sh`);
+  const name = `${n}-${safeLabel}.sh`;
+  const block = path.join(session.tmp, name);
   writeFileSync(block, options.text.endsWith('\n') ? options.text : `${options.text}\n`);
-  return { block, stateOut: path.join(session.tmp, `${n}.state`), errOut: path.join(session.tmp, `${n}.err`) };
+  // What the waiting bash reads: the state to start from, the block's number, its file, and
+  // whether to save its state. Names within the session folder, of characters bash's `read`
+  // splits cleanly.
+  const line = `${path.basename(session.state)} ${n} ${name} ${options.saveState ? 1 : 0}\n`;
+  return { block, stateOut: path.join(session.tmp, `${n}.state`), errOut: path.join(session.tmp, `${n}.err`), line };
 }
 
-/** What runs before `. <block>`: the state in, the traps, bash's strict mode. */
-function blockPrefix(session: ShellSession, files: Files, saveState: boolean): string {
+/** The command a waiting bash runs once it has its line; BASH_COMMAND names it on a parse error. */
+const SOURCE_BLOCK = '. "$__tutorial_dir/$__tutorial_block"';
+
+/** What runs before the block: wait for its line, the state in, the traps, bash's strict mode. */
+function blockPrefix(session: ShellSession): string {
   return [
+    `__tutorial_dir=${quote(session.tmp)}`,
+    // No line (the runner closed the pipe: the session is over): nothing to run.
+    "IFS=' ' read -r __tutorial_in __tutorial_n __tutorial_block __tutorial_save <&3 || exit 0",
+    'exec 3<&-',
     // Errors sourcing the state (a read-only name, a folder since removed) are not the block's.
-    `. ${quote(session.state)} 2>/dev/null`,
-    `__tutorial_err=${quote(files.errOut)}`,
-    ...(saveState
-      ? [`__tutorial_out=${quote(files.stateOut)}`, `trap '{ export -p; printf "cd -- %q\\n${STATE_END}\\n" "$PWD"; } > "$__tutorial_out"' EXIT`]
-      : []),
+    '. "$__tutorial_dir/$__tutorial_in" 2>/dev/null',
+    '__tutorial_err=$__tutorial_dir/$__tutorial_n.err',
+    '__tutorial_out=$__tutorial_dir/$__tutorial_n.state',
+    `[ "$__tutorial_save" = 0 ] || trap '{ export -p; printf "cd -- %q\\n${STATE_END}\\n" "$PWD"; } > "$__tutorial_out"' EXIT`,
     `trap 'printf "%s\\n%s" "$LINENO" "$BASH_COMMAND" > "$__tutorial_err"' ERR`,
     'set -Eeuo pipefail',
     '',
@@ -134,25 +181,37 @@ export function discardingStore(): { stdout: Discard; stderr: Discard; stdall: D
   return { stdout: new Discard(), stderr: new Discard(), stdall: new Discard() };
 }
 
-interface Started {
+/** A bash started through zx, waiting for the line that names its block. */
+interface WaitingBash {
   pid: number;
-  result: Promise<BlockResult>;
+  /** Give it its block: one line on its pipe. */
+  go(line: string): void;
+  /** Where its output goes once it runs a block. */
+  onStdout: (chunk: Buffer) => void;
+  onStderr: (chunk: Buffer) => void;
+  /** Once SIGTERM went out: SIGKILL what is left after the grace period. */
+  escalate(): void;
+  /** Stop it, its block and what the block started (zx's abort, then the grace period). */
   stop(): void;
+  ended: Promise<{ code: number | null; signal: NodeJS.Signals | null; startError: Error | null }>;
 }
 
-/** Start `. <block>` through zx; the result says how it ended. */
-function start(session: ShellSession, files: Files, options: StartOptions, saveState: boolean): Started {
-  let timedOut = false;
+const ignore = () => {};
+
+/** Start a bash that waits on its pipe for its block (see the top of this file). */
+function startBash(session: ShellSession): WaitingBash {
   let cancelKill: (() => void) | undefined;
   let settled = false;
   const proc = $({
     shell: session.bash,
-    prefix: blockPrefix(session, files, saveState),
+    prefix: blockPrefix(session),
     postfix: '',
     cwd: session.docDir,
     // The state file is the whole environment.
     env: {},
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // fd 3 carries the block's line. Not stdin: Node's pipes are sockets, and bash reads
+    // ~/.bashrc when its stdin is a socket (it takes that for sshd); blocks get /dev/null.
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     // Its own process group: its pid is the group id, and zx's abort signals the whole group.
     detached: true,
     nothrow: true,
@@ -161,62 +220,102 @@ function start(session: ShellSession, files: Files, options: StartOptions, saveS
     // Set here, so that ZX_* variables in the runner's environment do not change how blocks run.
     preferLocal: false,
     store: discardingStore(),
-    timeout: options.timeoutMs ?? 0,
-    timeoutSignal: 'SIGTERM',
-    // zx calls its kill function only when the timeout fires (a stop is an abort).
-    kill: (pid: number | `${number}`, signal?: NodeJS.Signals) => {
-      timedOut = true;
-      escalate(Number(pid));
-      return killGroup(pid, signal);
-    },
-  })`. ${files.block}`;
+    timeout: 0,
+  })`. "$__tutorial_dir/$__tutorial_block"`;
   const child = proc.child;
   const pid = proc.pid ?? -1;
-  // Once SIGTERM went out: SIGKILL what is left after the grace period. If the leader has
-  // exited by then, stop waiting for pipes still held open (by a process that left the group).
-  const escalate = (pgid: number) => {
-    cancelKill ??= killGroupAfterGrace(pgid, () => {
-      if (!settled && child && (child.exitCode !== null || child.signalCode !== null)) {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-      }
-    });
-  };
-  child?.stdout?.on('data', options.onStdout);
-  child?.stderr?.on('data', options.onStderr);
-  // The leader exited: what it started with `&` and left running ends with it.
-  child?.once('exit', () => {
-    if (signalGroup(pid, 'SIGTERM')) escalate(pid);
-  });
-
-  const result = proc.then<BlockResult, never>((out) => {
-    settled = true;
-    if (cancelKill && !groupAlive(pid)) cancelKill();
-    const base = { script: files.block, timedOut, code: out.exitCode, signal: out.signal };
-    const error = out.cause;
-    if (error && error.name !== 'AbortError') {
-      return { ...base, failedLine: null, failedCommand: `bash could not start: ${error.message}` };
-    }
-    return { ...base, ...failureInfo(files, out.exitCode) };
-  });
-  return {
+  const bash: WaitingBash = {
     pid,
-    result,
+    go(line) {
+      (child?.stdio[3] as Writable | undefined)?.end(line);
+    },
+    onStdout: ignore,
+    onStderr: ignore,
+    // If the leader has exited by the end of the grace period, stop waiting for pipes still
+    // held open (by a process that left the group).
+    escalate() {
+      cancelKill ??= killGroupAfterGrace(pid, () => {
+        if (!settled && child && (child.exitCode !== null || child.signalCode !== null)) {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+        }
+      });
+    },
     stop() {
       if (proc.stage !== 'running' || pid <= 0) return;
       proc.abort();
-      escalate(pid);
+      bash.escalate();
     },
+    // A native promise: every then() on a ProcessPromise makes another ProcessPromise, and zx
+    // arms each one with guards (about 0.04 ms a block each, under the runner's --no-opt).
+    ended: new Promise((resolve, reject) => {
+      void proc.then((out) => {
+        settled = true;
+        if (cancelKill && !groupAlive(pid)) cancelKill();
+        const error = out.cause;
+        resolve({ code: out.exitCode, signal: out.signal, startError: error && error.name !== 'AbortError' ? error : null });
+      }, reject);
+    }),
   };
+  // A closed pipe (the bash is gone) is what `ended` reports.
+  child?.stdio[3]?.on('error', ignore);
+  child?.stdout?.on('data', (c: Buffer) => bash.onStdout(c));
+  child?.stderr?.on('data', (c: Buffer) => bash.onStderr(c));
+  // The leader exited: what it started with `&` and left running ends with it.
+  child?.once('exit', () => {
+    if (signalGroup(pid, 'SIGTERM')) bash.escalate();
+  });
+  return bash;
+}
+
+/** The bash started ahead, or a new one if there is none. */
+function takeBash(session: ShellSession): WaitingBash {
+  const bash = session.spare ?? startBash(session);
+  session.spare = null;
+  return bash;
+}
+
+interface Started {
+  pid: number;
+  files: Files;
+  result: Promise<BlockResult>;
+  stop(): void;
+}
+
+/** Run the block in a waiting bash; the result says how it ended. */
+function start(session: ShellSession, options: StartOptions & { saveState: boolean }): Started {
+  const files = prepare(session, options);
+  const bash = takeBash(session);
+  let timedOut = false;
+  bash.onStdout = options.onStdout;
+  bash.onStderr = options.onStderr;
+  const timer =
+    options.timeoutMs && options.timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          void killGroup(bash.pid, 'SIGTERM');
+          bash.escalate();
+        }, options.timeoutMs)
+      : undefined;
+  bash.go(files.line);
+  // The next block's bash starts while this one runs.
+  session.spare = startBash(session);
+  const result = bash.ended.then((out) => {
+    clearTimeout(timer);
+    const base = { script: files.block, timedOut, code: out.code, signal: out.signal };
+    if (out.startError) return { ...base, failedLine: null, failedCommand: `bash could not start: ${out.startError.message}` };
+    return { ...base, ...failureInfo(files, out.code) };
+  });
+  return { pid: bash.pid, files, result, stop: bash.stop };
 }
 
 /** A run block: its exports and working directory become the session's state. */
 export function runBlock(session: ShellSession, options: StartOptions): BlockHandle {
-  const files = prepare(session, options);
-  const started = start(session, files, options, true);
+  const started = start(session, { ...options, saveState: true });
+  const { stateOut } = started.files;
   const done = started.result.then((result) => {
     // A failed block's state still counts: `always` blocks after it see where it got to.
-    if (stateComplete(files.stateOut)) session.state = files.stateOut;
+    if (stateComplete(stateOut)) session.state = stateOut;
     return result;
   });
   return { done, stop: started.stop };
@@ -224,8 +323,7 @@ export function runBlock(session: ShellSession, options: StartOptions): BlockHan
 
 /** A background block: its own bash alongside the others; it does not change the session state. */
 export function spawnBlock(session: ShellSession, options: StartOptions): BackgroundHandle {
-  const files = prepare(session, options);
-  const started = start(session, files, options, false);
+  const started = start(session, { ...options, saveState: false });
   return { pid: started.pid, done: started.result, stop: started.stop };
 }
 
@@ -244,7 +342,7 @@ function failureInfo(files: Files, code: number | null): Pick<BlockResult, 'fail
     const [l, ...c] = readFileSync(files.errOut, 'utf8').split('\n');
     const command = c.join('\n');
     // The `. block` itself failed: bash could not parse the block (its message says where).
-    if (command.startsWith('. ') && command.includes(files.block)) return { failedLine: null, failedCommand: null };
+    if (command === SOURCE_BLOCK) return { failedLine: null, failedCommand: null };
     return { failedLine: Number(l) || null, failedCommand: command || null };
   } catch {
     // No ERR trap ran: killed, or an explicit `exit N`.
