@@ -4,7 +4,7 @@
 // observed". Only programs a reader installs beforehand are looked for (the blocks install
 // the rest, e.g. the linkerd CLI); scripts/check-prereqs.sh checks them in depth.
 
-import { which } from 'zx';
+import { which } from 'zx/core';
 import type { Plan } from './plan.ts';
 
 const HOW_TO_GET: Record<string, string> = {
