@@ -11,6 +11,7 @@ import { describeSplit, type Split } from '../../lib/split.ts';
 import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
 import { AdminRefusal, apply, config, deleteSplits, metrics, running } from './admin-client.ts';
 import { directTarget } from './direct-target.ts';
+import { readEndpointTable } from './endpoint-table.ts';
 import { isAlive, readLogChunk } from './processes.ts';
 import { restart } from './restart.ts';
 import { parseEnvChanges, rolloutRestart, setEnv } from './rollout.ts';
@@ -97,9 +98,10 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
     case 'endpoints': {
       const [svc, ...more] = rest;
       if (!svc || more.length) throw new UsageError('endpoints takes one SERVICE');
-      const s = running(p);
-      const eps = s.services[svc];
-      if (!eps) throw new Error(`no service ${svc} (known: ${Object.keys(s.services).join(', ')})`);
+      running(p);
+      const services = readEndpointTable(p);
+      const eps = services[svc];
+      if (!eps) throw new Error(`no service ${svc} (known: ${Object.keys(services).join(', ')})`);
       out(directTarget(eps.map((e) => e.address)));
       return 0;
     }

@@ -9,6 +9,7 @@
 import { describeSplit } from '../../lib/split.ts';
 import { parseServerListening } from '../../lib/readiness.ts';
 import { config, running } from './admin-client.ts';
+import { readEndpointTable } from './endpoint-table.ts';
 import { graceOf, READY_MS, rotateLog, startMeshProcess } from './pods.ts';
 import { isAlive, startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
 import { appendHistory, recordStarted, recordStopped, ROOT, type Paths, type State } from './state.ts';
@@ -54,7 +55,7 @@ async function restartMesh(p: Paths, s: State, old: Proc, out: (line: string) =>
   };
   let next: Proc;
   try {
-    ({ proc: next } = await startMeshProcess(p, s, { port: s.mesh.port, adminPort: s.mesh.adminPort }, (x) => recordStarted(p, s, x), rotateLog));
+    ({ proc: next } = await startMeshProcess(p, s, readEndpointTable(p), { port: s.mesh.port, adminPort: s.mesh.adminPort }, (x) => recordStarted(p, s, x), rotateLog));
   } catch (e) {
     // The old proxy no longer listens: keeping it would only hide the failure.
     await retire();

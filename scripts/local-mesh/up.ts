@@ -52,7 +52,6 @@ export async function up(p: Paths, out: (line: string) => void, env: NodeJS.Proc
   const state: State = {
     startedAt: new Date().toISOString(),
     processes: [],
-    services: {},
     selectors: Object.fromEntries(topo.services.map((s) => [s.name, s.selector])),
     deployments: Object.fromEntries(servers.map((w) => [w.name, { workload: w, env: serverEnv }])),
   };
@@ -73,11 +72,11 @@ export async function up(p: Paths, out: (line: string) => void, env: NodeJS.Proc
     out(`servers: ${state.processes.map((x) => `${x.name} 127.0.0.1:${x.port}`).join(', ')}`);
 
     // Services -> endpoints, by selector, as kube-proxy and the Linkerd destination service see them.
-    state.services = servicesFor(state, state.processes);
+    const services = servicesFor(state, state.processes);
     const cname = podName(client.name);
     const cenv = podEnv(client, cname);
     const authority = cenv.SERVER_ADDR ?? 'server:50051';
-    const { proc: mesh, adminPort } = await startMeshProcess(p, state, { port: 0, adminPort: 0 }, record);
+    const { proc: mesh, adminPort } = await startMeshProcess(p, state, services, { port: 0, adminPort: 0 }, record);
     state.mesh = { port: mesh.port!, adminPort, authority };
     saveState(p, state);
     out(`mesh: proxy 127.0.0.1:${mesh.port}, admin http://127.0.0.1:${adminPort}`);

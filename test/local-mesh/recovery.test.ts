@@ -25,7 +25,7 @@ describe('local-mesh keeps track of its processes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'local-mesh-state-'));
     try {
       const p = paths({ LOCAL_MESH_DIR: dir });
-      const big = (n: number): State => ({ startedAt: 'x', services: {}, processes: Array.from({ length: n }, (_, i) => ({ name: `server-${i}`, pid: 1000 + i, mark: 'm', log: 'l' })) });
+      const big = (n: number): State => ({ startedAt: 'x', processes: Array.from({ length: n }, (_, i) => ({ name: `server-${i}`, pid: 1000 + i, mark: 'm', log: 'l' })) });
       saveState(p, big(2000));
       const before = readFileSync(p.state, 'utf8');
       const fd = openSync(p.state, 'r');
