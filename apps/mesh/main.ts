@@ -4,8 +4,8 @@
 // Prints `mesh listening on 127.0.0.1:PORT admin 127.0.0.1:PORT` once it takes calls.
 // SIGTERM/SIGINT: GOAWAY, drain, exit 0. SIGUSR2: stop listening, keep serving open connections.
 
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readText } from '../../lib/read-text.ts';
 import { parseMeshConfig } from '../../lib/mesh-config.ts';
 import { meshListening } from '../../lib/readiness.ts';
 import { ConfigError, startMesh, type Endpoint } from './mesh.ts';
@@ -23,12 +23,8 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    fail(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
+function readFile(file: string): string {
+  return readText(file, fail);
 }
 
 function parseFileConfig(text: string): FileConfig {
@@ -47,11 +43,11 @@ async function main(): Promise<void> {
   if (!args.config) fail('usage: main.ts --config FILE [--split FILE]');
   let cfg: FileConfig;
   try {
-    cfg = parseFileConfig(readText(args.config));
+    cfg = parseFileConfig(readFile(args.config));
   } catch (e) {
     fail(`${args.config}: ${(e as Error).message}`);
   }
-  const manifests = args.split ? readText(args.split) : undefined;
+  const manifests = args.split ? readFile(args.split) : undefined;
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   let mesh;
   try {

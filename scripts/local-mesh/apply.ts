@@ -2,19 +2,14 @@
 // apply / delete), each in the history, and the document behind each split in force kept in
 // applied.json, so a restarted proxy starts with it.
 
-import { readFileSync } from 'node:fs';
 import type { ApplyAnswer, DeleteAnswer } from '../../apps/mesh/admin.ts';
+import { readText } from '../../lib/read-text.ts';
 import { describeSplit, type Split } from '../../lib/split.ts';
 import { AdminRefusal, apply, deleteSplits, running } from './admin-client.ts';
 import { appendHistory, saveApplied, type AppliedManifest, type Paths, type State } from './state.ts';
 
 export async function applyOrDelete(p: Paths, verb: 'apply' | 'delete', file: string, out: (line: string) => void): Promise<number> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
-  }
+  const text = readText(file, (m) => new Error(m));
   const s = running(p);
   let answer: Partial<ApplyAnswer & DeleteAnswer>;
   try {

@@ -4,23 +4,20 @@
 // file is the table the proxy holds: `restart mesh` starts the successor from it and
 // `endpoints` reads it. state.json keeps the processes, not a copy of the table.
 
-import { readFileSync } from 'node:fs';
+import { readText } from '../../lib/read-text.ts';
 import { formatMeshConfig, parseMeshConfig, type EndpointTable, type MeshConfigFile } from '../../lib/mesh-config.ts';
 import { AdminRefusal, setEndpoints } from './admin-client.ts';
 import { writeTextAtomically, type Paths, type State } from './state.ts';
 
+const AGAIN = 'start everything again with: local-mesh down, then up';
+
 function readMeshConfig(p: Paths): MeshConfigFile {
-  let text: string;
-  try {
-    text = readFileSync(p.meshConfig, 'utf8');
-  } catch (e) {
-    throw new Error(`${p.meshConfig}: cannot read (${(e as NodeJS.ErrnoException).code ?? e}); start everything again with: local-mesh down, then up`);
-  }
+  const text = readText(p.meshConfig, (m) => new Error(`${m}; ${AGAIN}`));
   try {
     const cfg = parseMeshConfig(text);
     return { services: cfg.services as EndpointTable, ...(cfg.port ? { listen: cfg.port } : {}), ...(cfg.adminPort ? { admin: cfg.adminPort } : {}) };
   } catch (e) {
-    throw new Error(`${p.meshConfig}: ${(e as Error).message}; start everything again with: local-mesh down, then up`);
+    throw new Error(`${p.meshConfig}: ${(e as Error).message}; ${AGAIN}`);
   }
 }
 
