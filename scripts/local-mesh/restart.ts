@@ -7,7 +7,7 @@
 // opens a connection to the new proxy while the old one finishes the calls it holds.
 
 import { describeSplit } from '../../lib/split.ts';
-import { parseServerListening } from '../../lib/readiness.ts';
+import { parseClientReady, parseServerListening } from '../../lib/readiness.ts';
 import { config, running } from './admin-client.ts';
 import { readEndpointTable } from './endpoint-table.ts';
 import { graceOf, READY_MS, rotateLog, startMeshProcess } from './pods.ts';
@@ -37,7 +37,7 @@ async function restartInPlace(p: Paths, s: State, old: Proc, out: (line: string)
   Object.assign(proc, { deployment: old.deployment, labels: old.labels, port: old.port });
   recordStarted(p, s, proc, old);
   if (old.deployment) await waitForLog(proc, parseServerListening, READY_MS);
-  else if (old.name === 'client') await waitForLog(proc, /"byVersion"/, READY_MS);
+  else if (old.name === 'client') await waitForLog(proc, parseClientReady, READY_MS);
   out(`${old.name} restarted: pid ${proc.pid}${proc.port ? `, 127.0.0.1:${proc.port}` : ''}${wasAlive ? '' : ' (it had stopped)'}`);
   return 0;
 }

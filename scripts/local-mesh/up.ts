@@ -3,6 +3,7 @@
 // table the Services' selectors give, then the client pointed at the proxy: the way a meshed
 // client pod's traffic goes through its sidecar.
 
+import { parseClientReady } from '../../lib/readiness.ts';
 import { manifestFiles, podEnv, readTopology, TopologyError } from '../../lib/topology.ts';
 import { envOverrides, freshLog, podName, programFor, PROGRAMS, READY_MS, servicesFor, startMeshProcess, startPod, programArgs } from './pods.ts';
 import { demoProcesses, describe, stopAll } from './down.ts';
@@ -85,7 +86,7 @@ export async function up(p: Paths, out: (line: string) => void, env: NodeJS.Proc
     const envc = { ...cenv, ...clientEnv, SERVER_ADDR: `127.0.0.1:${mesh.port}`, AUTHORITY: authority, LOG_FORMAT: 'json' };
     const cproc = startDetached({ name: 'client', args: programArgs(PROGRAMS.client), env: envc, log: freshLog(p, 'client'), cwd: ROOT });
     record(cproc);
-    await waitForLog(cproc, /"byVersion"/, READY_MS);
+    await waitForLog(cproc, parseClientReady, READY_MS);
     const overrides = Object.keys(clientEnv).length ? ` (env ${Object.entries(clientEnv).map(([k, v]) => `${k}=${v}`).join(' ')})` : '';
     out(`client: ${cname} sending to ${authority} through the mesh${overrides} (local-mesh logs -f client)`);
     return state;
