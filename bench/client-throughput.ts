@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startClient, type SummaryExtra } from '../apps/client/client.ts';
+import { parseServerListening } from '../lib/readiness.ts';
 import type { Summary } from '../lib/summary.ts';
 
 const runMs = Number(process.env.BENCH_MS ?? 5000);
@@ -21,8 +22,8 @@ async function startServerProcess() {
     let out = '';
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
-      const m = /listening on (\S+):(\d+)/.exec(out);
-      if (m) resolve(Number(m[2]));
+      const m = parseServerListening(out);
+      if (m) resolve(m.port);
     });
     child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
   });

@@ -18,6 +18,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { formatMeshConfig } from '../lib/mesh-config.ts';
+import { parseClientReady, parseMeshListening, parseServerListening } from '../lib/readiness.ts';
 import { manifestFiles, podEnv, readTopology } from '../lib/topology.ts';
 import { NODE_FLAGS, programFor, servicesFor } from '../scripts/local-mesh/pods.ts';
 import type { Proc } from '../scripts/local-mesh/processes.ts';
@@ -115,7 +117,8 @@ async function viaLocalMesh(): Promise<ProcMemory[]> {
 async function compiled(dist: string, nodeArgs: string[], clientEnv: Record<string, string>): Promise<ProcMemory[]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-mem-'));
   const children: Array<{ name: string; child: ChildProcess }> = [];
-  const start = (name: string, program: keyof typeof NODE_FLAGS, env: Record<string, string>, extra: string[], ready: RegExp): Promise<RegExpExecArray> => {
+  /** Start a program; resolves with what `ready` reads from its output once it reads something (lib/readiness.ts). */
+  const start = <T>(name: string, program: keyof typeof NODE_FLAGS, env: Record<string, string>, extra: string[], ready: (out: string) => T | undefined): Promise<T> => {
     const flags = [...(args['no-flags'] ? [] : NODE_FLAGS[program]), ...nodeArgs];
     const child = spawn(process.execPath, [...flags, path.join(dist, 'apps', program, 'main.js'), ...extra], { cwd: dist, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push({ name, child });
@@ -123,8 +126,8 @@ async function compiled(dist: string, nodeArgs: string[], clientEnv: Record<stri
       let out = '';
       child.stdout!.on('data', (d) => {
         out += d;
-        const m = ready.exec(out);
-        if (m) {
+        const m = ready(out);
+        if (m !== undefined) {
           out = '';
           resolve(m);
         }
@@ -141,17 +144,17 @@ async function compiled(dist: string, nodeArgs: string[], clientEnv: Record<stri
         .flatMap((w) =>
           Array.from({ length: w.replicas }, async (_, i) => {
             const name = `${w.name}-${i}`;
-            const m = await start(name, 'server', { ...podEnv(w, name), HOST: '127.0.0.1', PORT: '0' }, [], /listening on (\S+):(\d+)/);
-            pods.push({ name, pid: 0, mark: '', log: '', port: Number(m[2]), labels: w.labels });
+            const { port } = await start(name, 'server', { ...podEnv(w, name), HOST: '127.0.0.1', PORT: '0' }, [], parseServerListening);
+            pods.push({ name, pid: 0, mark: '', log: '', port, labels: w.labels });
           }),
         ),
     );
     const services = servicesFor({ selectors: Object.fromEntries(topo.services.map((s) => [s.name, s.selector])) }, pods);
-    writeFileSync(path.join(dir, 'mesh.json'), JSON.stringify({ services }));
-    const m = await start('mesh', 'mesh', {}, ['--config', path.join(dir, 'mesh.json'), '--split', path.join(ROOT, 'deploy/linkerd/server-split.yaml')], /mesh listening on 127\.0\.0\.1:(\d+)/);
+    writeFileSync(path.join(dir, 'mesh.json'), formatMeshConfig({ services }));
+    const mesh = await start('mesh', 'mesh', {}, ['--config', path.join(dir, 'mesh.json'), '--split', path.join(ROOT, 'deploy/linkerd/server-split.yaml')], parseMeshListening);
     const client = topo.workloads.find((w) => programFor(w.container.image) === 'client')!;
     const cenv = podEnv(client, 'client-0');
-    await start('client', 'client', { ...cenv, ...clientEnv, SERVER_ADDR: `127.0.0.1:${m[1]}`, AUTHORITY: cenv.SERVER_ADDR ?? 'server:50051', LOG_FORMAT: 'json' }, [], /"byVersion"/);
+    await start('client', 'client', { ...cenv, ...clientEnv, SERVER_ADDR: `127.0.0.1:${mesh.port}`, AUTHORITY: cenv.SERVER_ADDR ?? 'server:50051', LOG_FORMAT: 'json' }, [], parseClientReady);
     const cpu0 = children.map(({ child }) => cpuSeconds(child.pid!));
     const t0 = performance.now();
     await sleep(SETTLE_S * 1000);

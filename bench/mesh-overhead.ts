@@ -16,6 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { openLoop } from '../apps/client/schedule.ts';
+import { formatMeshConfig } from '../lib/mesh-config.ts';
+import { parseMetrics } from '../lib/prometheus.ts';
+import { parseMeshListening, parseServerListening } from '../lib/readiness.ts';
 import { programArgs } from './compiled.ts';
 import { bucketQuantile, overheadBuckets, subtract } from './prom.ts';
 import { applyManifests, emptyTable, parseServices, withServices } from '../apps/mesh/routing-table.ts';
@@ -41,15 +44,16 @@ const PHASES = new Set(args.only.split(','));
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'mesh-bench-'));
 
-function start(name: string, file: string, env: Record<string, string>, re: RegExp, nodeArgs: string[] = [], extra: string[] = []): Promise<RegExpExecArray> {
+/** Start a program; resolves with what `ready` reads from its output once it reads something (lib/readiness.ts). */
+function start<T>(name: string, file: string, env: Record<string, string>, ready: (out: string) => T | undefined, nodeArgs: string[] = [], extra: string[] = []): Promise<T> {
   const child = spawn(process.execPath, [...nodeArgs, ...programArgs(file, args.compiled), ...extra], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((res, rej) => {
     let out = '';
     child.stdout!.on('data', (d) => {
       out += d;
-      const m = re.exec(out);
-      if (m) {
+      const m = ready(out);
+      if (m !== undefined) {
         out = '';
         res(m);
       }
@@ -170,23 +174,22 @@ spec:
 `;
 
 async function main(): Promise<void> {
-  const listening = /listening on 127\.0\.0\.1:(\d+)/;
   const [s1, s2] = await Promise.all(
-    ['v1', 'v2'].map((v) => start(`server-${v}`, 'apps/server/main.ts', { VERSION: v, POD_NAME: `server-${v}-0`, HOST: '127.0.0.1', PORT: '0' }, listening)),
+    ['v1', 'v2'].map((v) => start(`server-${v}`, 'apps/server/main.ts', { VERSION: v, POD_NAME: `server-${v}-0`, HOST: '127.0.0.1', PORT: '0' }, parseServerListening)),
   );
-  const v1 = { address: `127.0.0.1:${s1![1]}`, pod: 'server-v1-0' };
-  const v2 = { address: `127.0.0.1:${s2![1]}`, pod: 'server-v2-0' };
-  writeFileSync(join(dir, 'mesh.json'), JSON.stringify({ services: { server: [v1, v2], 'server-v1': [v1], 'server-v2': [v2] } }));
+  const v1 = { address: `127.0.0.1:${s1!.port}`, pod: 'server-v1-0' };
+  const v2 = { address: `127.0.0.1:${s2!.port}`, pod: 'server-v2-0' };
+  writeFileSync(join(dir, 'mesh.json'), formatMeshConfig({ services: { server: [v1, v2], 'server-v1': [v1], 'server-v2': [v2] } }));
   writeFileSync(join(dir, 'split.yaml'), split(100, 0));
   const prof = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cpu-prof'])}`] : [];
   if (process.env.MESH_NODE_ARGS) prof.push(...process.env.MESH_NODE_ARGS.split(' '));
-  const m = await start('mesh', 'apps/mesh/main.ts', {}, /mesh listening on 127\.0\.0\.1:(\d+) admin 127\.0\.0\.1:(\d+)/, prof, [
+  const m = await start('mesh', 'apps/mesh/main.ts', {}, parseMeshListening, prof, [
     '--config',
     join(dir, 'mesh.json'),
     '--split',
     join(dir, 'split.yaml'),
   ]);
-  const [proxyPort, adminPort] = [m[1], m[2]];
+  const [proxyPort, adminPort] = [m.port, m.adminPort];
   const direct = client(v1.address);
   const proxied = client(`127.0.0.1:${proxyPort}`, 'server:50051');
   const result: Record<string, unknown> = { rate: RATE, seconds: SECONDS, concurrency: CONCURRENCY, node: process.version };
@@ -215,13 +218,14 @@ async function main(): Promise<void> {
     );
     console.log(`  proxy's own time per call (in process, from /metrics): request p50 ${ms(own.request!.p50)} p99 ${ms(own.request!.p99)}; response p50 ${ms(own.response!.p50)} p99 ${ms(own.response!.p99)}`);
     Object.assign(result, { proxyOwnMs: own });
-    const q = (k: string) => Number(new RegExp(`^mesh_event_loop_delay_ms\\{quantile="${k}"\\} (\\S+)`, 'm').exec(loop)?.[1]);
+    const samples = parseMetrics(loop);
+    const q = (k: string) => Number(samples.find((x) => x.name === 'mesh_event_loop_delay_ms' && x.labels.quantile === k)?.value);
     console.log(`  proxy event-loop delay since it started: p50 ${ms(q('0.5'))}, p99 ${ms(q('0.99'))}, p99.9 ${ms(q('0.999'))}`);
     Object.assign(result, { proxyEventLoopDelayMs: { p50: q('0.5'), p99: q('0.99'), p999: q('0.999') } });
   }
   if (PHASES.has('throughput')) await throughputPhase(direct, proxied, result);
   result.proxyRssMb = rssMb(children.at(-1)!.pid!);
-  if (PHASES.has('apply')) await applyPhase(proxied, adminPort!, result);
+  if (PHASES.has('apply')) await applyPhase(proxied, adminPort, result);
   direct.close();
   proxied.close();
   // How crowded the machine was (our own processes included): share of the time some task
@@ -275,7 +279,7 @@ async function throughputPhase(direct: Client, proxied: Client, result: Record<s
   Object.assign(result, { throughput: { direct: td, proxied: tp, ratio: tp / td, rounds, cpuUsPerCall: { direct: ud, proxied: up }, errors: closedLoopErrors } });
 }
 
-async function applyPhase(proxied: Client, adminPort: string, result: Record<string, unknown>): Promise<void> {
+async function applyPhase(proxied: Client, adminPort: number, result: Record<string, unknown>): Promise<void> {
   // A trickle of calls (4 in flight) runs while each apply flips 100/0 <-> 0/100. We time from
   // sending the POST to the first reply from the new version (a call that started after the
   // POST was sent), and count calls that started after the POST was answered yet still went

@@ -1,10 +1,14 @@
 // Reading the proxy's Prometheus histograms back, for the bench: cumulative buckets and the
-// quantile estimate Prometheus's histogram_quantile() makes from them.
+// quantile estimate Prometheus's histogram_quantile() makes from them. The text is read by
+// lib/prometheus.ts, the one parser.
+
+import { parseMetrics } from '../lib/prometheus.ts';
 
 /** [upper bound, cumulative count] pairs of mesh_proxy_overhead_ms for one leg, +Inf last. */
 export function overheadBuckets(text: string, leg: 'request' | 'response'): Array<[number, number]> {
-  const re = new RegExp(`^mesh_proxy_overhead_ms_bucket\\{leg="${leg}",le="([^"]+)"\\} (\\d+)$`, 'gm');
-  return [...text.matchAll(re)].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+  return parseMetrics(text)
+    .filter((s) => s.name === 'mesh_proxy_overhead_ms_bucket' && s.labels.leg === leg && s.labels.le !== undefined)
+    .map((s) => [s.labels.le === '+Inf' ? Infinity : Number(s.labels.le), s.value]);
 }
 
 /** Bucket counts of `after` minus those of `before` (the samples in between). */

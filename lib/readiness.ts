@@ -3,7 +3,10 @@
 // (lib/summary.ts), so both sides are written here, once.
 //
 // server: `... listening on HOST:PORT ...` (within its start-up line, which says more);
-// mesh:   `mesh listening on HOST:PORT admin 127.0.0.1:PORT` (a line of its own).
+// mesh:   `mesh listening on HOST:PORT admin 127.0.0.1:PORT` (a line of its own);
+// client: its first summary line (lib/summary.ts): calls went out and their answers came back.
+
+import { parseSummaryLine, type Summary } from './summary.ts';
 
 export interface Listening {
   host: string;
@@ -37,4 +40,13 @@ const MESH = /mesh listening on (\S+):(\d+) admin 127\.0\.0\.1:(\d+)/;
 export function parseMeshListening(text: string): MeshListening | undefined {
   const m = MESH.exec(text);
   return m ? { host: m[1]!, port: Number(m[2]), adminPort: Number(m[3]) } : undefined;
+}
+
+/** The client's first summary in `text` (a whole log: summaries among other lines). */
+export function parseClientReady(text: string): Summary | undefined {
+  for (const line of text.split('\n')) {
+    const s = parseSummaryLine(line);
+    if (s) return s;
+  }
+  return undefined;
 }

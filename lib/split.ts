@@ -5,7 +5,7 @@
 // GRPCRoute with matches or several rules also carries its `rules`, and `ruleFor` picks the rule
 // a call takes, with the precedence Gateway API specifies (see there).
 
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments, type Document as YamlDocument } from 'yaml';
 
 export interface Backend {
   service: string;
@@ -78,6 +78,62 @@ export function isSplitManifest(obj: unknown): boolean {
   return isObj(obj) && (obj.kind === 'TrafficSplit' || obj.kind === 'GRPCRoute');
 }
 
+/** Why a YAML text could not be read: it does not parse, or a document of it cannot be read. */
+export class YamlTextError extends SplitError {
+  override name = 'YamlTextError';
+  constructor(
+    message: string,
+    /** `broken`: the text does not parse (`at` is where); `unreadable`: it parses, but document `index` cannot be read. */
+    readonly problem: 'broken' | 'unreadable',
+    /** The yaml library's own message, whole, for callers that word the error their way. */
+    readonly reason: string,
+    /** 0-based position of the document at fault. */
+    readonly index: number,
+    readonly at?: { line: number; col: number },
+  ) {
+    super(message);
+  }
+}
+
+/** One document of a YAML text, as `yamlDocuments` reads it. */
+export interface YamlDocumentEntry {
+  /** 0-based position among the text's documents (messages say `document index + 1`). */
+  index: number;
+  /** The parsed document, for a caller that edits it in place and splices it back (ranges into the text). */
+  doc: YamlDocument.Parsed;
+  /** The document as plain data (toJS). */
+  value: unknown;
+}
+
+/**
+ * Every document of a YAML text, in order, as parsed document and plain data: the one reader
+ * that split documents (`splitDocuments`) and stage edits (runner/yaml-merge.ts) both go
+ * through. The whole text must parse before any document is read, so a syntax error anywhere
+ * is reported before a document that parses but cannot be read (an alias to an anchor never
+ * set). Either is a YamlTextError. `quiet` keeps the yaml library's warnings off stderr.
+ */
+export function yamlDocuments(yamlText: string, options: { quiet?: boolean } = {}): YamlDocumentEntry[] {
+  const lines = new LineCounter();
+  const parsed = parseAllDocuments(yamlText, { prettyErrors: false, lineCounter: lines, ...(options.quiet ? { logLevel: 'error' as const } : {}) });
+  // parseAllDocuments returns an EmptyStream (no docs) for empty input.
+  const docs = Array.isArray(parsed) ? parsed : [];
+  docs.forEach((doc, index) => {
+    const err = doc.errors[0];
+    if (!err) return;
+    const at = err.pos[0] >= 0 ? lines.linePos(err.pos[0]) : undefined;
+    const where = at ? ` at line ${at.line}, column ${at.col}` : '';
+    throw new YamlTextError(`broken YAML${where}: ${err.message.split('\n')[0]}`, 'broken', err.message, index, at);
+  });
+  return docs.map((doc, index) => {
+    try {
+      return { index, doc, value: doc.toJS() as unknown };
+    } catch (e) {
+      const reason = (e as Error).message;
+      throw new YamlTextError(`document ${index + 1}: ${reason.split('\n')[0]}`, 'unreadable', reason, index);
+    }
+  });
+}
+
 /** One split manifest out of a YAML text, as `splitDocuments` finds it. */
 export interface SplitDocument {
   /** 0-based position among all the text's documents (messages say `document index + 1`). */
@@ -92,34 +148,16 @@ export interface SplitDocument {
 
 /**
  * The split documents (TrafficSplit, GRPCRoute) in a YAML text, in order; other kinds are
- * skipped. The one reader of split YAML: broken YAML, or a document that parses but cannot
- * be read, is a SplitError naming the line (or the document).
+ * skipped. Broken YAML, or a document that parses but cannot be read, is a SplitError
+ * (YamlTextError) naming the line (or the document).
  */
 export function splitDocuments(yamlText: string): SplitDocument[] {
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(yamlText, { prettyErrors: false, lineCounter: lines });
-  // parseAllDocuments returns an EmptyStream (no docs) for empty input.
-  const list = Array.isArray(docs) ? docs : [];
-  const out: SplitDocument[] = [];
-  list.forEach((doc, index) => {
-    const err = doc.errors[0];
-    if (err) {
-      const pos = lines.linePos(err.pos[0]);
-      throw new SplitError(`broken YAML at line ${pos.line}, column ${pos.col}: ${err.message.split('\n')[0]}`);
-    }
-    let obj: unknown;
-    try {
-      obj = doc.toJS();
-    } catch (e) {
-      // Parses but cannot be read, e.g. an alias to an anchor that does not exist.
-      throw new SplitError(`document ${index + 1}: ${(e as Error).message.split('\n')[0]}`);
-    }
-    if (!isSplitManifest(obj)) return;
-    const o = obj as Record<string, unknown>;
+  return yamlDocuments(yamlText).flatMap(({ index, doc, value }): SplitDocument[] => {
+    if (!isSplitManifest(value)) return [];
+    const o = value as Record<string, unknown>;
     const name = isObj(o.metadata) && typeof o.metadata.name === 'string' ? o.metadata.name : undefined;
-    out.push({ index, kind: o.kind as SplitDocument['kind'], ...(name !== undefined ? { name } : {}), obj: o, text: doc.toString().replace(/^---[^\n]*\n/, '') });
+    return [{ index, kind: o.kind as SplitDocument['kind'], ...(name !== undefined ? { name } : {}), obj: o, text: doc.toString().replace(/^---[^\n]*\n/, '') }];
   });
-  return out;
 }
 
 /**

@@ -3,9 +3,10 @@
 // Deployment's env. Pods are stood in for by local processes; Services become the mesh's
 // endpoint table by matching selectors against those processes' labels, as Kubernetes does.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { readText } from './read-text.ts';
 
 export interface Container {
   image: string;
@@ -44,12 +45,7 @@ export function readTopology(files: string[]): Topology {
   const workloads: Workload[] = [];
   const services: ServiceDef[] = [];
   for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new TopologyError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
-    }
+    const text = readText(file, (m) => new TopologyError(m));
     for (const doc of parseAllDocuments(text)) {
       if (doc.errors.length) throw new TopologyError(`${file}: ${doc.errors[0]!.message.split('\n')[0]}`);
       const obj = doc.toJS() as Obj | null;

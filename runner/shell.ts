@@ -126,8 +126,6 @@ export function initialState(env: NodeJS.ProcessEnv, dir: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-export { shellWord } from './shell-word.ts';
-
 interface Files {
   block: string;
   stateOut: string;

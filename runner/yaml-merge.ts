@@ -7,18 +7,8 @@
 // Pure: the block and the file's text in, the edit out; stage-edit.ts reads and writes files.
 
 import path from 'node:path';
-import {
-  isMap,
-  isScalar,
-  LineCounter,
-  parseAllDocuments,
-  parseDocument,
-  type Document as YamlDocument,
-  type Node as YamlNode,
-  type Pair,
-  type YAMLMap,
-} from 'yaml';
-import { isSplitManifest, SplitError, splitFromManifest, type Split } from '../lib/split.ts';
+import { isMap, isScalar, LineCounter, parseDocument, type Document as YamlDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import { isSplitManifest, SplitError, splitFromManifest, yamlDocuments, YamlTextError, type Split, type YamlDocumentEntry } from '../lib/split.ts';
 import type { Block, Document } from './document.ts';
 import { DocumentError } from './errors.ts';
 
@@ -55,21 +45,13 @@ export function computeEdit(doc: Pick<Document, 'file' | 'dir'>, block: Block, c
   const patchLine = (node: YamlNode | null | undefined): number =>
     node?.range ? textStart + patchCounter.linePos(node.range[0]).line - 1 : block.line;
 
-  const counter = new LineCounter();
-  const docs = parseAllDocuments(current, { lineCounter: counter, logLevel: QUIET });
-  const broken = Array.isArray(docs) ? docs.find((d) => d.errors.length > 0) : undefined;
-  if (broken) {
-    const e = broken.errors[0]!;
-    const where = e.linePos ? `${file}:${e.linePos[0].line}` : file;
-    throw at(block.line, `${where} is not valid YAML before the edit: ${firstLine(e.message)}`);
-  }
-  if (!Array.isArray(docs) || docs.length === 0) throw at(block.line, `${file} holds no YAML document to merge into`);
-
   // toJS() throws on what parses but cannot be read (an alias to an anchor never set).
   const patchValue = toJs(patch, (m) => at(block.line, `bad YAML in the edit for ${file}: ${m}`));
-  const values = docs.map((d) => toJs(d, (m) => at(block.line, `${file} is not valid YAML before the edit: ${m}`)));
-  const index = pickDocument(docs, values, patchValue as Record<string, unknown>, file, (m) => at(block.line, m));
-  const target = docs[index]!;
+
+  const docs = readDocuments(current, (m, line) => at(block.line, `${line === undefined ? file : `${file}:${line}`} is not valid YAML before the edit: ${m}`));
+  if (docs.length === 0) throw at(block.line, `${file} holds no YAML document to merge into`);
+  const index = pickDocument(docs, patchValue as Record<string, unknown>, file, (m) => at(block.line, m));
+  const target = docs[index]!.doc;
   mergeMaps(target.contents as YAMLMap, patch.contents);
 
   // Splice only the edited document back into the text.
@@ -84,12 +66,9 @@ export function computeEdit(doc: Pick<Document, 'file' | 'dir'>, block: Block, c
   }
   const after = current.slice(0, start) + rendered + current.slice(end);
 
-  const reparsed = parseAllDocuments(after, { logLevel: QUIET });
-  const bad = Array.isArray(reparsed) ? reparsed.find((d) => d.errors.length > 0) : undefined;
-  if (bad || !Array.isArray(reparsed)) {
-    throw at(block.line, `${file} would not parse after the edit: ${firstLine(bad?.errors[0]?.message ?? 'empty')}`);
-  }
-  const edited = toJs(reparsed[index]!, (m) => at(block.line, `${file} would not parse after the edit: ${m}`));
+  const reparsed = readDocuments(after, (m) => at(block.line, `${file} would not parse after the edit: ${m}`));
+  if (reparsed.length === 0) throw at(block.line, `${file} would not parse after the edit: empty`);
+  const edited = reparsed[index]!.value;
   let split: Split | null = null;
   if (isSplitManifest(edited)) {
     try {
@@ -106,27 +85,37 @@ export function computeEdit(doc: Pick<Document, 'file' | 'dir'>, block: Block, c
   return { file, path: path.resolve(doc.dir, file), before: current, after, split };
 }
 
-function pickDocument(
-  docs: YamlDocument.Parsed[],
-  values: unknown[],
-  patch: Record<string, unknown>,
-  file: string,
-  fail: (msg: string) => Error,
-): number {
+/**
+ * The file's documents through lib/split.ts's one reader, with its errors worded for a stage
+ * edit: the yaml library's first line, and the file's line when the text does not parse.
+ */
+function readDocuments(text: string, fail: (message: string, line?: number) => Error): YamlDocumentEntry[] {
+  try {
+    return yamlDocuments(text, { quiet: true });
+  } catch (e) {
+    if (!(e instanceof YamlTextError)) throw e;
+    if (e.problem === 'unreadable') throw fail(firstLine(e.reason));
+    // As the yaml library words it with its positions on (prettyErrors).
+    throw fail(firstLine(e.at ? `${e.reason} at line ${e.at.line}, column ${e.at.col}` : e.reason), e.at?.line);
+  }
+}
+
+/** Among all the mapping documents (not only splits): the one of the edit's kind, and name if it says one. */
+function pickDocument(docs: YamlDocumentEntry[], patch: Record<string, unknown>, file: string, fail: (msg: string) => Error): number {
   const kind = typeof patch.kind === 'string' ? patch.kind : undefined;
   const meta = patch.metadata as Record<string, unknown> | undefined;
   const name = typeof meta?.name === 'string' ? meta.name : undefined;
-  const describe = (i: number) => {
-    const js = values[i] as Record<string, any> | null;
+  const describe = (value: unknown) => {
+    const js = value as Record<string, any> | null;
     return `${js?.kind ?? '?'}/${js?.metadata?.name ?? '?'}`;
   };
-  let candidates = docs.map((d, i) => ({ d, i, js: values[i] as Record<string, any> })).filter(({ d }) => isMap(d.contents));
+  let candidates = docs.filter(({ doc }) => isMap(doc.contents)).map(({ index, value }) => ({ index, js: value as Record<string, any> }));
   if (kind !== undefined) candidates = candidates.filter(({ js }) => js.kind === kind);
   if (name !== undefined && candidates.length > 1) {
     candidates = candidates.filter(({ js }) => js?.metadata?.name === name);
   }
-  if (candidates.length === 1) return candidates[0]!.i;
-  const all = docs.map((_, i) => describe(i)).join(', ');
+  if (candidates.length === 1) return candidates[0]!.index;
+  const all = docs.map(({ value }) => describe(value)).join(', ');
   if (candidates.length === 0) {
     throw fail(`${file} has no ${kind ?? 'mapping'} document${name ? ` named ${name}` : ''} to merge into (it holds ${all})`);
   }

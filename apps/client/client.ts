@@ -100,7 +100,7 @@ export function startClient(opts: ClientOptions): RunningClient {
   let summaryTimer: NodeJS.Timeout | undefined;
   let onIdle: (() => void) | undefined;
 
-  const emit = (final: boolean): Summary => {
+  const emit = ({ final }: { final: boolean }): Summary => {
     const t = performance.now();
     const iv = current;
     current = emptyInterval(!!header);
@@ -138,7 +138,7 @@ export function startClient(opts: ClientOptions): RunningClient {
   const begin = () => {
     intervalStart = performance.now();
     current = emptyInterval(!!header);
-    summaryTimer = setInterval(() => emit(false), opts.intervalMs);
+    summaryTimer = setInterval(() => emit({ final: false }), opts.intervalMs);
     pacer = openLoop(opts.rate, callOnce);
   };
 
@@ -181,7 +181,7 @@ export function startClient(opts: ClientOptions): RunningClient {
           };
         });
       }
-      const s = emit(true);
+      const s = emit({ final: true });
       client.close();
       return s;
     })();

@@ -1,12 +1,12 @@
 // CLI for the local mesh proxy:
 //   node --import tsx apps/mesh/main.ts --config mesh.json [--split split.yaml]
-// mesh.json: { "services": { "server": [{ "address": "127.0.0.1:P", "pod": "server-v1-x" }], ... },
-//              "listen"?: PORT | "127.0.0.1:PORT", "admin"?: PORT }
+// mesh.json: lib/mesh-config.ts (the endpoint table, and the ports when given).
 // Prints `mesh listening on 127.0.0.1:PORT admin 127.0.0.1:PORT` once it takes calls.
 // SIGTERM/SIGINT: GOAWAY, drain, exit 0. SIGUSR2: stop listening, keep serving open connections.
 
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readText } from '../../lib/read-text.ts';
+import { parseMeshConfig } from '../../lib/mesh-config.ts';
 import { meshListening } from '../../lib/readiness.ts';
 import { ConfigError, startMesh, type Endpoint } from './mesh.ts';
 import { parseServices } from './routing-table.ts';
@@ -23,41 +23,14 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    fail(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-}
-
-function port(v: unknown, what: string): number {
-  if (v === undefined) return 0;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new ConfigError(`${what} must be a port number 0-65535, got ${JSON.stringify(v)}`);
-  return v;
+function readFile(file: string): string {
+  return readText(file, fail);
 }
 
 function parseFileConfig(text: string): FileConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`not JSON (${(e as Error).message})`);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('must be a JSON object with "services"');
-  const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!['services', 'listen', 'admin'].includes(k)) throw new ConfigError(`unknown key ${JSON.stringify(k)} (expected services, listen, admin)`);
-  if (o.services === undefined) throw new ConfigError('"services" is missing');
-  let host = '127.0.0.1';
-  let listen = o.listen;
-  if (typeof listen === 'string') {
-    const m = /^(.+):(\d+)$/.exec(listen);
-    if (!m) throw new ConfigError(`listen must be PORT or "HOST:PORT", got ${JSON.stringify(listen)}`);
-    host = m[1]!;
-    listen = Number(m[2]);
-  }
-  parseServices(o.services);
-  return { services: o.services as Record<string, Endpoint[]>, host, port: port(listen, 'listen'), adminPort: port(o.admin, 'admin') };
+  const cfg = parseMeshConfig(text);
+  parseServices(cfg.services);
+  return { ...cfg, services: cfg.services as Record<string, Endpoint[]> };
 }
 
 async function main(): Promise<void> {
@@ -70,11 +43,11 @@ async function main(): Promise<void> {
   if (!args.config) fail('usage: main.ts --config FILE [--split FILE]');
   let cfg: FileConfig;
   try {
-    cfg = parseFileConfig(readText(args.config));
+    cfg = parseFileConfig(readFile(args.config));
   } catch (e) {
     fail(`${args.config}: ${(e as Error).message}`);
   }
-  const manifests = args.split ? readText(args.split) : undefined;
+  const manifests = args.split ? readFile(args.split) : undefined;
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   let mesh;
   try {

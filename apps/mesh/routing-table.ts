@@ -3,14 +3,11 @@
 // routes against exactly one table and calls in flight never see a half-made change.
 
 import { ConfigError } from '../../lib/config.ts';
+import type { Endpoint } from '../../lib/mesh-config.ts';
 import { callInfo, pickBackend, ruleFor, splitDocuments, splitFromManifest, SplitError, type CallInfo, type Split, type SplitDocument } from '../../lib/split.ts';
 
-export interface Endpoint {
-  /** host:port the proxy dials. */
-  address: string;
-  /** Pod name, for labels and /config (a replica's identity; the address is the key). */
-  pod: string;
-}
+// One shape for an endpoint in the proxy and in its config file's writer (local-mesh).
+export type { Endpoint };
 
 export interface RoutingTable {
   readonly services: ReadonlyMap<string, readonly Endpoint[]>;

@@ -170,7 +170,7 @@ export function createObserver(o: ObserverOptions): Observer {
     const check = claim.kind === 'shares' ? inGroup(claim.group, sharesCheck(claim, since, allowErrors)) : claimCheck(claim, { fleet: fleetOf(topology.workloads), since, allowErrors });
     // Evidence already in (a direct client that has finished) is judged whole: a pass
     // must not rest on the first windows when a later one breaks the claim.
-    const verdict = await decide(check, stream, o.verifyTimeoutMs, signal, true);
+    const verdict = await decide(check, stream, o.verifyTimeoutMs, signal, { judgeWhole: true });
     if (!verdict) return o.bus.emit({ type: 'check-skipped', line: `${claim.text} in section ${section.title} not checked: interrupted` });
     record(section, claim.line, verdict, t0);
   };
@@ -225,7 +225,7 @@ export function createObserver(o: ObserverOptions): Observer {
       o.minCalls ?? 100,
     );
     o.bus.emit({ type: 'check-started', what: `checking stage ${label} (${o.document}:${editLine ?? section.line})` });
-    const verdict = await decide({ feed: (s) => stageVerdict(check.feed(s)), timeout: (ms) => stageVerdict(check.timeout(ms))! }, meshed, o.verifyTimeoutMs, signal, false);
+    const verdict = await decide({ feed: (s) => stageVerdict(check.feed(s)), timeout: (ms) => stageVerdict(check.timeout(ms))! }, meshed, o.verifyTimeoutMs, signal, { judgeWhole: false });
     if (!verdict) {
       // Cut short by Ctrl-C: nothing was decided, so it is no failure; the report shows the
       // stage with no verdict ("not checked").
@@ -240,10 +240,10 @@ export function createObserver(o: ObserverOptions): Observer {
 
   /**
    * Feed a check the stream's summaries until it decides or time is up (undefined: Ctrl-C
-   * came first). `whole`: the
-   * summaries already in are all fed first, and a failure among them wins over a pass.
+   * came first). `judgeWhole`: the summaries already in are all fed first, and a failure
+   * among them wins over a pass.
    */
-  const decide = (check: ClaimCheck, stream: Stream, timeoutMs: number, signal: AbortSignal | undefined, whole: boolean) =>
+  const decide = (check: ClaimCheck, stream: Stream, timeoutMs: number, signal: AbortSignal | undefined, { judgeWhole }: { judgeWhole: boolean }) =>
     new Promise<CheckVerdict | undefined>((resolveVerdict) => {
       let done = false;
       const finish = (v: CheckVerdict | undefined) => {
@@ -263,7 +263,7 @@ export function createObserver(o: ObserverOptions): Observer {
       for (const s of [...stream.samples]) {
         const v = check.feed(s);
         if (!v) continue;
-        if (!whole || !v.ok) return finish(v);
+        if (!judgeWhole || !v.ok) return finish(v);
         passed = v;
       }
       if (passed) return finish(passed);

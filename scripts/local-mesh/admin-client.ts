@@ -2,7 +2,7 @@
 // function per admin route, each typed by the answers apps/mesh/admin.ts defines.
 
 import type { ApplyAnswer, ConfigView, DeleteAnswer, EndpointsAnswer, ErrorAnswer } from '../../apps/mesh/admin.ts';
-import type { Endpoint } from '../../apps/mesh/routing-table.ts';
+import type { EndpointTable } from '../../lib/mesh-config.ts';
 import { loadState, type Paths, type State } from './state.ts';
 
 export function running(p: Paths): State {
@@ -48,7 +48,7 @@ export async function deleteSplits(s: State, yamlText: string): Promise<DeleteAn
   return (await (await adminFetch(s, '/delete', yaml(yamlText))).json()) as DeleteAnswer;
 }
 
-export async function setEndpoints(s: State, services: Record<string, Endpoint[]>): Promise<EndpointsAnswer> {
+export async function setEndpoints(s: State, services: EndpointTable): Promise<EndpointsAnswer> {
   const init = { method: 'PUT', body: JSON.stringify(services), headers: { 'content-type': 'application/json' } };
   return (await (await adminFetch(s, '/endpoints', init)).json()) as EndpointsAnswer;
 }

@@ -1,21 +1,17 @@
 // `node scripts/local-mesh.mjs VERB`: the local stand-in for the kubectl steps of the cluster
 // track. One line of output per fact, one line per error, exit 1 on failure, 2 on bad usage.
+// This module reads the command line and hands each verb to the module that does it.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { statusName } from '../../lib/grpc-status.ts';
-import type { ApplyAnswer, DeleteAnswer } from '../../apps/mesh/admin.ts';
-import { parseMetrics } from '../../lib/prometheus.ts';
-import { describeSplit, type Split } from '../../lib/split.ts';
-import { formatSummary, parseSummaryLine } from '../../lib/summary.ts';
-import { AdminRefusal, apply, config, deleteSplits, metrics, running } from './admin-client.ts';
+import { applyOrDelete } from './apply.ts';
+import { running } from './admin-client.ts';
 import { directTarget } from './direct-target.ts';
-import { isAlive, readLogChunk } from './processes.ts';
+import { down } from './down.ts';
+import { readEndpointTable } from './endpoint-table.ts';
+import { logs } from './logs.ts';
 import { restart } from './restart.ts';
 import { parseEnvChanges, rolloutRestart, setEnv } from './rollout.ts';
-import { down } from './down.ts';
-import { appendHistory, loadState, logPath, paths, saveApplied, tryLoadState, type AppliedManifest, type Paths, type State } from './state.ts';
+import { paths, tryLoadState } from './state.ts';
+import { status } from './status.ts';
 import { up } from './up.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -97,9 +93,10 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
     case 'endpoints': {
       const [svc, ...more] = rest;
       if (!svc || more.length) throw new UsageError('endpoints takes one SERVICE');
-      const s = running(p);
-      const eps = s.services[svc];
-      if (!eps) throw new Error(`no service ${svc} (known: ${Object.keys(s.services).join(', ')})`);
+      running(p);
+      const services = readEndpointTable(p);
+      const eps = services[svc];
+      if (!eps) throw new Error(`no service ${svc} (known: ${Object.keys(services).join(', ')})`);
       out(directTarget(eps.map((e) => e.address)));
       return 0;
     }
@@ -127,149 +124,4 @@ function flags(verb: string, rest: string[], allowed: string[], positional = 0):
 function fileArg(verb: string, rest: string[]): string {
   if (rest.length !== 2 || (rest[0] !== '-f' && rest[0] !== '--filename')) throw new UsageError(`${verb} needs -f FILE`);
   return rest[1]!;
-}
-
-async function applyOrDelete(p: Paths, verb: 'apply' | 'delete', file: string, out: Out): Promise<number> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
-  }
-  const s = running(p);
-  let answer: Partial<ApplyAnswer & DeleteAnswer>;
-  try {
-    answer = verb === 'apply' ? await apply(s, text) : await deleteSplits(s, text);
-  } catch (e) {
-    if (e instanceof AdminRefusal) throw new Error(`${file}: ${e.message}`);
-    throw e;
-  }
-  const applied = answer.applied ?? [];
-  const deleted = answer.deleted ?? [];
-  for (const a of applied) appendHistory(p, { event: 'applied', apex: a.apex, backends: a.backends });
-  for (const a of deleted) appendHistory(p, { event: 'deleted', apex: a.apex });
-  remember(p, s, applied, answer.manifests ?? [], deleted);
-  for (const a of applied) out(`${a.kind}/${a.name ?? a.apex} configured: ${describeSplit(a)}`);
-  for (const a of deleted) out(`${a.kind}/${a.name ?? a.apex} deleted: ${a.apex} goes to its own endpoints again`);
-  return 0;
-}
-
-/** Keep the document behind each split in force (the proxy says which), so a restarted proxy can start with it. */
-function remember(p: Paths, s: State, applied: Split[], manifests: string[], deleted: Split[]): void {
-  s.applied ??= {};
-  applied.forEach((a, i) => {
-    const manifest = manifests[i];
-    if (manifest !== undefined) s.applied![a.apex] = { kind: a.kind, ...(a.name ? { name: a.name } : {}), manifest } satisfies AppliedManifest;
-  });
-  for (const a of deleted) delete s.applied[a.apex];
-  saveApplied(p, s.applied);
-}
-
-async function status(p: Paths, json: boolean, out: Out): Promise<number> {
-  const s = loadState(p);
-  const processes = (s?.processes ?? []).map((x) => ({ name: x.name, pid: x.pid, port: x.port ?? null, alive: isAlive(x) }));
-  let splits: Split[] = [];
-  let counts: Record<string, Record<string, number>> = {};
-  if (s?.mesh && processes.find((x) => x.name === 'mesh')?.alive) {
-    splits = (await config(s)).splits;
-    counts = backendCounts(await metrics(s));
-  }
-  if (json) {
-    out(JSON.stringify({ running: processes.some((x) => x.alive), processes, splits, backends: counts }));
-    return 0;
-  }
-  if (!s) {
-    out('nothing is running');
-    return 0;
-  }
-  for (const x of processes) out(`${x.name.padEnd(22)} pid ${String(x.pid).padEnd(8)} ${x.port ? `127.0.0.1:${x.port}`.padEnd(17) : ''.padEnd(17)} ${x.alive ? 'running' : 'STOPPED'}`);
-  out(splits.length ? `splits: ${splits.map(describeSplit).join('; ')}` : 'splits: none (the apex service uses its own endpoints)');
-  for (const l of requestLines(counts)) out(l);
-  return 0;
-}
-
-/** `requests to server-v1: OK=124 UNAVAILABLE=2`, one line a backend, codes by name. */
-export function requestLines(counts: Record<string, Record<string, number>>): string[] {
-  const name = (code: string) => (/^\d+$/.test(code) ? statusName(Number(code)) : code);
-  return Object.entries(counts).map(([backend, byStatus]) => `requests to ${backend}: ${Object.entries(byStatus).map(([code, n]) => `${name(code)}=${n}`).join(' ')}`);
-}
-
-/** Sum the proxy's response counters by backend and gRPC status. */
-export function backendCounts(metricsText: string): Record<string, Record<string, number>> {
-  const res: Record<string, Record<string, number>> = {};
-  for (const { labels, value } of parseMetrics(metricsText).filter((x) => x.name === 'mesh_response_total')) {
-    const backend = labels.backend ?? labels.service ?? '?';
-    const code = labels.grpc_status ?? labels.status ?? '?';
-    res[backend] ??= {};
-    res[backend][code] = (res[backend][code] ?? 0) + value;
-  }
-  return res;
-}
-
-/** How long `logs -f` waits with none of its processes alive (a restart's gap) before it ends. */
-const FOLLOW_GAP_MS = 5000;
-
-async function logs(p: Paths, name: string, follow: boolean, json: boolean, out: Out): Promise<number> {
-  const matching = (s: State) => s.processes.filter((x) => x.name === name || x.name.startsWith(`${name}-`));
-  const s = running(p);
-  let procs = matching(s);
-  if (procs.length === 0) throw new Error(`no process named ${name} (known: ${s.processes.map((x) => x.name).join(', ')})`);
-  const several = procs.length > 1;
-  const show = (proc: string, line: string) => {
-    if (!line) return;
-    const summary = proc === 'client' && !json ? parseSummaryLine(line) : undefined;
-    const text = summary ? formatSummary(summary, 'text') : line;
-    out(several ? `[${proc}] ${text}` : text);
-  };
-  // Per log: which file (inode) was read and how far. Read only what was appended since the
-  // last look, so following a long log stays cheap.
-  const read = new Map<string, { ino?: number; offset: number }>();
-  const emit = (proc: string, bytes: Buffer): number => {
-    // Only whole lines; a half-written one waits for the next read.
-    const end = bytes.lastIndexOf(0x0a) + 1;
-    if (end > 0) for (const line of bytes.subarray(0, end).toString('utf8').split('\n')) show(proc, line);
-    return end;
-  };
-  const drain = () => {
-    for (const x of procs) {
-      const at = read.get(x.name) ?? { offset: 0 };
-      let chunk = readLogChunk(logPath(p, x.name), at.offset);
-      if (at.ino !== undefined && chunk.ino !== undefined && chunk.ino !== at.ino) {
-        // Restarted: the log was rotated to NAME.previous.log and a new one begun. Finish the
-        // old file (its last lines, e.g. the client's final summary), then read the new one
-        // from its start, not from the old file's offset.
-        const prev = readLogChunk(join(p.dir, `${x.name}.previous.log`), at.offset);
-        if (prev.ino === at.ino) emit(x.name, prev.bytes);
-        chunk = readLogChunk(logPath(p, x.name), 0);
-        at.offset = 0;
-      }
-      if (chunk.ino !== undefined) at.ino = chunk.ino;
-      at.offset += emit(x.name, chunk.bytes);
-      read.set(x.name, at);
-    }
-  };
-  drain();
-  if (!follow) return 0;
-  let stop = false;
-  const onSig = () => {
-    stop = true;
-  };
-  process.once('SIGINT', onSig);
-  process.once('SIGTERM', onSig);
-  // Follow the processes by name, not by pid: a restart (`restart client`, `set env
-  // deploy/client`) replaces the process, and the follower goes on with the new one.
-  let aliveAt = Date.now();
-  while (!stop) {
-    await sleep(200);
-    const now = tryLoadState(p).state;
-    if (now) {
-      const current = matching(now);
-      procs = [...current, ...procs.filter((x) => !current.some((y) => y.name === x.name))];
-    }
-    drain();
-    if (procs.some((x) => isAlive(x))) aliveAt = Date.now();
-    else if (!now || Date.now() - aliveAt > FOLLOW_GAP_MS) break;
-  }
-  drain();
-  return 0;
 }

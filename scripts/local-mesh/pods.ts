@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { selects } from '../../lib/topology.ts';
 import { parseMeshListening, parseServerListening } from '../../lib/readiness.ts';
 import { startDetached, waitForLog, type Proc } from './processes.ts';
-import { logPath, ROOT, type Endpoint, type Paths, type State } from './state.ts';
+import type { Endpoint, EndpointTable } from '../../lib/mesh-config.ts';
+import { writeProxyConfig } from './endpoint-table.ts';
+import { logPath, ROOT, type Paths, type State } from './state.ts';
 import { UsageError } from './usage-error.ts';
 
 export const READY_MS = 30_000;
@@ -123,7 +125,7 @@ export async function startPod(p: Paths, spec: PodSpec, record: (x: Proc) => voi
 }
 
 /** Services -> endpoints by selector over the given replicas (kube-proxy's and Linkerd's view). */
-export function servicesFor(s: Pick<State, 'selectors'>, pods: Proc[]): Record<string, Endpoint[]> {
+export function servicesFor(s: Pick<State, 'selectors'>, pods: Proc[]): EndpointTable {
   const ready = pods.filter((x) => x.labels && x.port);
   return Object.fromEntries(
     Object.entries(s.selectors ?? {}).map(([svc, sel]) => [
@@ -134,20 +136,18 @@ export function servicesFor(s: Pick<State, 'selectors'>, pods: Proc[]): Record<s
 }
 
 /**
- * Start the proxy with the state's endpoint table and the splits last applied (a restarted
- * proxy starts with the split that was in force). Port 0: any free one.
+ * Start the proxy with this endpoint table and the splits last applied (a restarted proxy
+ * starts with the split that was in force). Port 0: any free one.
  */
 export async function startMeshProcess(
   p: Paths,
   s: State,
+  services: EndpointTable,
   ports: { port: number; adminPort: number },
   record: (x: Proc) => void,
   log: (p: Paths, name: string) => string = freshLog,
 ): Promise<{ proc: Proc; adminPort: number }> {
-  const cfgFile = join(p.dir, 'mesh-config.json');
-  const cfg = { services: s.services, ...(ports.port ? { listen: ports.port } : {}), ...(ports.adminPort ? { admin: ports.adminPort } : {}) };
-  writeFileSync(cfgFile, JSON.stringify(cfg, null, 2) + '\n');
-  const args = [...programArgs(PROGRAMS.mesh), '--config', cfgFile];
+  const args = [...programArgs(PROGRAMS.mesh), '--config', writeProxyConfig(p, services, ports)];
   const manifests = Object.values(s.applied ?? {}).map((a) => a.manifest.replace(/\n*$/, '\n'));
   if (manifests.length > 0) {
     const splitFile = join(p.dir, 'mesh-splits.yaml');

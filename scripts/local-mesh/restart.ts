@@ -7,8 +7,9 @@
 // opens a connection to the new proxy while the old one finishes the calls it holds.
 
 import { describeSplit } from '../../lib/split.ts';
-import { parseServerListening } from '../../lib/readiness.ts';
+import { parseClientReady, parseServerListening } from '../../lib/readiness.ts';
 import { config, running } from './admin-client.ts';
+import { readEndpointTable } from './endpoint-table.ts';
 import { graceOf, READY_MS, rotateLog, startMeshProcess } from './pods.ts';
 import { isAlive, startDetached, stopGroup, waitForLog, type Proc } from './processes.ts';
 import { appendHistory, recordStarted, recordStopped, ROOT, type Paths, type State } from './state.ts';
@@ -36,7 +37,7 @@ async function restartInPlace(p: Paths, s: State, old: Proc, out: (line: string)
   Object.assign(proc, { deployment: old.deployment, labels: old.labels, port: old.port });
   recordStarted(p, s, proc, old);
   if (old.deployment) await waitForLog(proc, parseServerListening, READY_MS);
-  else if (old.name === 'client') await waitForLog(proc, /"byVersion"/, READY_MS);
+  else if (old.name === 'client') await waitForLog(proc, parseClientReady, READY_MS);
   out(`${old.name} restarted: pid ${proc.pid}${proc.port ? `, 127.0.0.1:${proc.port}` : ''}${wasAlive ? '' : ' (it had stopped)'}`);
   return 0;
 }
@@ -54,7 +55,7 @@ async function restartMesh(p: Paths, s: State, old: Proc, out: (line: string) =>
   };
   let next: Proc;
   try {
-    ({ proc: next } = await startMeshProcess(p, s, { port: s.mesh.port, adminPort: s.mesh.adminPort }, (x) => recordStarted(p, s, x), rotateLog));
+    ({ proc: next } = await startMeshProcess(p, s, readEndpointTable(p), { port: s.mesh.port, adminPort: s.mesh.adminPort }, (x) => recordStarted(p, s, x), rotateLog));
   } catch (e) {
     // The old proxy no longer listens: keeping it would only hide the failure.
     await retire();

@@ -8,7 +8,8 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { podEnv } from '../../lib/topology.ts';
-import { AdminRefusal, config, running, setEndpoints as sendEndpoints } from './admin-client.ts';
+import { config, running } from './admin-client.ts';
+import { publishEndpointTable } from './endpoint-table.ts';
 import { graceOf, podName, servicesFor, startPod } from './pods.ts';
 import { STOP_GRACE_MS, stopGroup, type Proc } from './processes.ts';
 import { restart } from './restart.ts';
@@ -127,18 +128,22 @@ async function replaceReplicas(p: Paths, s: State, name: string, dep: Deployment
   for (const pod of old) {
     const fresh = podName(name);
     let next: Proc | undefined;
+    let handed = false;
     try {
       next = await startPod(p, { name: fresh, deployment: name, labels: dep.workload.labels, env: { ...podEnv(dep.workload, fresh), ...dep.env } }, (x) => recordStarted(p, s, x));
       // In the table beside the old one, and dialled, before the old one goes.
       await setEndpoints(p, s, s.processes);
+      handed = true;
       await untilReady(s, `127.0.0.1:${next.port}`);
     } catch (e) {
       const started = s.processes.find((x) => x.name === fresh);
       if (started) {
         await stopGroup(started, STOP_GRACE_MS);
         s.processes = s.processes.filter((x) => x !== started);
-        s.services = servicesFor(s, s.processes);
         saveState(p, s);
+        // The table back to the replicas that run, so neither this proxy nor one restarted
+        // from its config dials the one just stopped. Best effort: the rollout fails anyway.
+        if (handed) await setEndpoints(p, s, s.processes).catch(() => undefined);
       }
       throw new Error(`rollout of ${name} stopped at ${pod.name}: ${(e as Error).message}`);
     }
@@ -150,17 +155,9 @@ async function replaceReplicas(p: Paths, s: State, name: string, dep: Deployment
   }
 }
 
-/** Hand the mesh the endpoint table these replicas give; remember it. */
+/** Hand the mesh the endpoint table these replicas give (endpoint-table.ts keeps it). */
 async function setEndpoints(p: Paths, s: State, pods: Proc[]): Promise<void> {
-  const services = servicesFor(s, pods);
-  try {
-    await sendEndpoints(s, services);
-  } catch (e) {
-    if (e instanceof AdminRefusal) throw new Error(`the mesh refused the endpoint table: ${e.error ?? e.status}`);
-    throw e;
-  }
-  s.services = services;
-  saveState(p, s);
+  await publishEndpointTable(p, s, servicesFor(s, pods));
 }
 
 async function untilReady(s: State, address: string): Promise<void> {

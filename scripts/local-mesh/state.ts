@@ -18,25 +18,20 @@ export interface Paths {
   state: string;
   /** apex -> AppliedManifest: the splits in force, written by apply and delete only. */
   applied: string;
+  /** The proxy's config file, the one home of its endpoint table (endpoint-table.ts). */
+  meshConfig: string;
   deploy: string;
 }
 
 /** LOCAL_MESH_DIR and LOCAL_MESH_DEPLOY let tests use their own folders. */
 export function paths(env: NodeJS.ProcessEnv = process.env): Paths {
   const dir = resolve(env.LOCAL_MESH_DIR ?? join(ROOT, '.local-mesh'));
-  return { dir, state: join(dir, 'state.json'), applied: join(dir, 'applied.json'), deploy: resolve(env.LOCAL_MESH_DEPLOY ?? join(ROOT, 'deploy', 'linkerd')) };
-}
-
-export interface Endpoint {
-  address: string;
-  pod: string;
+  return { dir, state: join(dir, 'state.json'), applied: join(dir, 'applied.json'), meshConfig: join(dir, 'mesh-config.json'), deploy: resolve(env.LOCAL_MESH_DEPLOY ?? join(ROOT, 'deploy', 'linkerd')) };
 }
 
 export interface State {
   startedAt: string;
   processes: Proc[];
-  /** Service name -> endpoints, as handed to the mesh. */
-  services: Record<string, Endpoint[]>;
   /** Service name -> label selector, so replicas started later join the right Services. */
   selectors?: Record<string, Record<string, string>>;
   /** Server Deployments as `up` read them (plus LOCAL_MESH_SERVER_ENV), for `rollout restart`. */
@@ -115,9 +110,14 @@ export function saveApplied(p: Paths, applied: Record<string, AppliedManifest>):
 }
 
 function writeAtomically(p: Paths, file: string, value: unknown): void {
+  writeTextAtomically(p, file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** A file of local-mesh's folder, written whole and renamed into place: a reader never sees half of it. */
+export function writeTextAtomically(p: Paths, file: string, text: string): void {
   mkdirSync(p.dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  writeFileSync(tmp, text);
   renameSync(tmp, file);
 }
 

@@ -3,6 +3,7 @@
 // table the Services' selectors give, then the client pointed at the proxy: the way a meshed
 // client pod's traffic goes through its sidecar.
 
+import { parseClientReady } from '../../lib/readiness.ts';
 import { manifestFiles, podEnv, readTopology, TopologyError } from '../../lib/topology.ts';
 import { envOverrides, freshLog, podName, programFor, PROGRAMS, READY_MS, servicesFor, startMeshProcess, startPod, programArgs } from './pods.ts';
 import { demoProcesses, describe, stopAll } from './down.ts';
@@ -52,7 +53,6 @@ export async function up(p: Paths, out: (line: string) => void, env: NodeJS.Proc
   const state: State = {
     startedAt: new Date().toISOString(),
     processes: [],
-    services: {},
     selectors: Object.fromEntries(topo.services.map((s) => [s.name, s.selector])),
     deployments: Object.fromEntries(servers.map((w) => [w.name, { workload: w, env: serverEnv }])),
   };
@@ -73,11 +73,11 @@ export async function up(p: Paths, out: (line: string) => void, env: NodeJS.Proc
     out(`servers: ${state.processes.map((x) => `${x.name} 127.0.0.1:${x.port}`).join(', ')}`);
 
     // Services -> endpoints, by selector, as kube-proxy and the Linkerd destination service see them.
-    state.services = servicesFor(state, state.processes);
+    const services = servicesFor(state, state.processes);
     const cname = podName(client.name);
     const cenv = podEnv(client, cname);
     const authority = cenv.SERVER_ADDR ?? 'server:50051';
-    const { proc: mesh, adminPort } = await startMeshProcess(p, state, { port: 0, adminPort: 0 }, record);
+    const { proc: mesh, adminPort } = await startMeshProcess(p, state, services, { port: 0, adminPort: 0 }, record);
     state.mesh = { port: mesh.port!, adminPort, authority };
     saveState(p, state);
     out(`mesh: proxy 127.0.0.1:${mesh.port}, admin http://127.0.0.1:${adminPort}`);
@@ -86,7 +86,7 @@ export async function up(p: Paths, out: (line: string) => void, env: NodeJS.Proc
     const envc = { ...cenv, ...clientEnv, SERVER_ADDR: `127.0.0.1:${mesh.port}`, AUTHORITY: authority, LOG_FORMAT: 'json' };
     const cproc = startDetached({ name: 'client', args: programArgs(PROGRAMS.client), env: envc, log: freshLog(p, 'client'), cwd: ROOT });
     record(cproc);
-    await waitForLog(cproc, /"byVersion"/, READY_MS);
+    await waitForLog(cproc, parseClientReady, READY_MS);
     const overrides = Object.keys(clientEnv).length ? ` (env ${Object.entries(clientEnv).map(([k, v]) => `${k}=${v}`).join(' ')})` : '';
     out(`client: ${cname} sending to ${authority} through the mesh${overrides} (local-mesh logs -f client)`);
     return state;

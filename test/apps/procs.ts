@@ -2,6 +2,7 @@
 // on loopback, collect their output line by line, and stop them by pid.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { parseServerListening, type Listening } from '../../lib/readiness.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -22,8 +23,6 @@ export interface AppProcess {
   stdout: string[];
   stderr: string[];
   exited: Promise<Exit>;
-  /** Resolves with the first stdout line (seen or to come) matching `re`. */
-  waitForLine(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** Resolves once `pred(stdout lines)` holds. */
   waitFor(pred: (lines: string[]) => boolean, what: string, timeoutMs?: number): Promise<void>;
   kill(signal?: NodeJS.Signals): void;
@@ -92,11 +91,6 @@ export function spawnApp(app: 'server' | 'client', env: Record<string, string>):
     stderr,
     exited,
     waitFor,
-    async waitForLine(re, timeoutMs) {
-      let m: RegExpExecArray | null = null;
-      await waitFor((lines) => lines.some((l) => (m = re.exec(l)) !== null), String(re), timeoutMs);
-      return m!;
-    },
     kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
@@ -109,8 +103,9 @@ export function spawnApp(app: 'server' | 'client', env: Record<string, string>):
 /** A server process on 127.0.0.1, port 0; resolves once it printed its listening line. */
 export async function startServerProcess(env: Record<string, string>): Promise<{ proc: AppProcess; port: number }> {
   const proc = spawnApp('server', { HOST: '127.0.0.1', PORT: '0', ...env });
-  const m = await proc.waitForLine(/listening on (\S+):(\d+)/);
-  return { proc, port: Number(m[2]) };
+  let listening: Listening | undefined;
+  await proc.waitFor((lines) => lines.some((l) => (listening = parseServerListening(l)) !== undefined), 'the listening line');
+  return { proc, port: listening!.port };
 }
 
 /** Kill whatever is still running (for `after` hooks) and wait for it to go. */

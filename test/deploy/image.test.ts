@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
+import { parseServerListening } from '../../lib/readiness.ts';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import { parseDockerignore } from './dockerignore.ts';
 import { effective, parseDockerfile, stageChain } from './dockerfile.ts';
@@ -108,7 +109,7 @@ describe('the images, replayed from the Dockerfile', () => {
     const serverErr: string[] = [];
     const server = start('server', { HOST: '127.0.0.1', PORT: '0', VERSION: 'v1', POD_NAME: 'server-v1-replay', GRACE_MS: '2000' });
     serverErr.push(...collect(server.stderr));
-    const port = await firstLine(server.stdout!, (l) => /listening on 127\.0\.0\.1:(\d+)/.exec(l)?.[1], 20_000, 'server start-up line', serverErr);
+    const port = await firstLine(server.stdout!, (l) => parseServerListening(l)?.port, 20_000, 'server start-up line', serverErr);
 
     const clientErr: string[] = [];
     const client = start('client', { SERVER_ADDR: `127.0.0.1:${port}`, RATE: '50', INTERVAL_MS: '300', LOG_FORMAT: 'json' });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import { findOwned } from '../../scripts/local-mesh/processes.ts';
-import { loadState, paths } from '../../scripts/local-mesh/state.ts';
+import { loadState, paths, readHistory } from '../../scripts/local-mesh/state.ts';
 import { until, type Sample } from '../mesh/helpers.ts';
 import { isAlive, killAll } from '../runner/helpers.ts';
 
@@ -85,18 +85,11 @@ export function between(a: Totals, b: Totals): { calls: number; ok: number; fail
   return { calls: b.total - a.total, ok: b.ok - a.ok, failed: b.failed - a.failed, errors, skipped: b.skipped - a.skipped, byPod };
 }
 
-/** Every pid local-mesh says it started in this folder. */
+/** Every pid local-mesh says it started in this folder (its own history reader). */
 export function startedPids(dir: string): number[] {
-  try {
-    return readFileSync(join(dir, 'history.jsonl'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { event: string; pid?: number })
-      .filter((h) => h.event === 'started' && h.pid)
-      .map((h) => h.pid!);
-  } catch {
-    return [];
-  }
+  return readHistory(paths({ LOCAL_MESH_DIR: dir }))
+    .filter((h) => h.event === 'started' && h.pid)
+    .map((h) => h.pid!);
 }
 
 /** Last resort after `down`: SIGKILL whatever local-mesh started that still runs, by pid. */

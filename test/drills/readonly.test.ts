@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
+import { parseServerListening } from '../../lib/readiness.ts';
 import { parseSummaryLine } from '../../lib/summary.ts';
 import { checkoutFor, dropTo, isRoot as root, SETPRIV, type Checkout } from './as-user.ts';
 import { ROOT } from './helpers.ts';
@@ -97,7 +98,7 @@ describe('the apps on a read-only filesystem', { skip }, () => {
     const before = new Set(strayFiles());
     const server = start(checkout, 'server', dir, { HOST: '127.0.0.1', PORT: '0', VERSION: 'v1', POD_NAME: 'server-v1-ro', GRACE_MS: '1000' });
     children.push(server);
-    const port = await firstMatch(server, (l) => /listening on 127\.0\.0\.1:(\d+)/.exec(l)?.[1], 'server start-up line');
+    const port = await firstMatch(server, (l) => parseServerListening(l)?.port, 'server start-up line');
     const client = start(checkout, 'client', dir, { SERVER_ADDR: `127.0.0.1:${port}`, RATE: '100', INTERVAL_MS: '300', LOG_FORMAT: 'json' });
     children.push(client);
     const s = await firstMatch(client, (l) => {

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { signalGroup } from '../../lib/process-group.ts';
 import { findOwned, isAlive as procAlive, NAME_VAR, OWNER_VAR, stopGroup } from '../../scripts/local-mesh/processes.ts';
 import { loadState, paths, saveState, type State } from '../../scripts/local-mesh/state.ts';
 import { isAlive } from '../runner/helpers.ts';
@@ -25,7 +26,7 @@ describe('local-mesh keeps track of its processes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'local-mesh-state-'));
     try {
       const p = paths({ LOCAL_MESH_DIR: dir });
-      const big = (n: number): State => ({ startedAt: 'x', services: {}, processes: Array.from({ length: n }, (_, i) => ({ name: `server-${i}`, pid: 1000 + i, mark: 'm', log: 'l' })) });
+      const big = (n: number): State => ({ startedAt: 'x', processes: Array.from({ length: n }, (_, i) => ({ name: `server-${i}`, pid: 1000 + i, mark: 'm', log: 'l' })) });
       saveState(p, big(2000));
       const before = readFileSync(p.state, 'utf8');
       const fd = openSync(p.state, 'r');
@@ -102,7 +103,7 @@ describe('local-mesh keeps track of its processes', () => {
 
       // The proxy killed: up says so and starts afresh.
       const mesh = loadState(p)!.processes.find((x) => x.name === 'mesh')!;
-      process.kill(-mesh.pid, 'SIGKILL');
+      signalGroup(mesh.pid, 'SIGKILL');
       await new Promise((r) => setTimeout(r, 200));
       const recovered = await lm(env, 'up');
       assert.equal(recovered.code, 0, recovered.err);

@@ -52,7 +52,7 @@ test('set env rolls v2 onto FAULT_ERROR_RATE under traffic: v2 fails its share, 
   const dir = mkdtempSync(join(tmpdir(), 'local-mesh-set-env-'));
   const env = { ...process.env, LOCAL_MESH_DIR: join(dir, 'state'), LOCAL_MESH_DEPLOY: smallDeploy(dir), LOCAL_MESH_CLIENT_ENV: 'RATE=200 INTERVAL_MS=500' };
   const lm = (...args: string[]) => localMesh(env, args, 90_000);
-  const status = async () => JSON.parse((await lm('status', '--json')).out) as { processes: Array<{ name: string; pid: number; alive: boolean }> };
+  const status = async () => JSON.parse((await lm('status', '--json')).out) as { processes: Array<{ name: string; pid: number; port: number | null; alive: boolean }> };
   const summaries = async (): Promise<Summary[]> => (await lm('logs', '--json', 'client')).out.split('\n').map(parseSummaryLine).filter((s): s is Summary => !!s);
   /** Summary windows that began at or after `from` (ms since the epoch). */
   const windowsSince = (ss: Summary[], from: number) => ss.filter((s) => Date.parse(s.ts) - s.intervalMs >= from);
@@ -90,6 +90,9 @@ test('set env rolls v2 onto FAULT_ERROR_RATE under traffic: v2 fails its share, 
     assert.equal(newV2.length, 2);
     assert.ok(newV2.every((p) => p.alive && !oldV2.some((o) => o.pid === p.pid)), 'both v2 replicas are new');
     assert.deepEqual(oldV2.filter((p) => isAlive(p.pid)), [], 'the old v2 replicas are gone');
+    // The endpoint table's one home (the proxy's config file) follows the rollout: the new replicas only.
+    const listed = (await lm('endpoints', 'server-v2')).out.trim().replace(/^ipv4:/, '').split(',').sort();
+    assert.deepEqual(listed, newV2.map((p) => `127.0.0.1:${p.port}`).sort());
     for (const p of newV2) assert.match(readFileSync(join(env.LOCAL_MESH_DIR, `${p.name}.log`), 'utf8'), /faults: 50% UNAVAILABLE/);
     assert.equal((await lm('set', 'env', 'server-v2', 'FAULT_ERROR_RATE=0.5')).out, 'deployment.apps/server-v2 env unchanged\n');
 

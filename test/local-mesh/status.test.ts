@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createMetrics } from '../../apps/mesh/metrics.ts';
 import { statusName } from '../../lib/grpc-status.ts';
-import { backendCounts, requestLines } from '../../scripts/local-mesh/cli.ts';
+import { backendCounts, requestLines } from '../../scripts/local-mesh/status.ts';
 
 test('status prints each backend\'s calls by gRPC status name', () => {
   const m = createMetrics();

@@ -9,6 +9,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startMesh, type Mesh } from '../../apps/mesh/mesh.ts';
+import { parseMeshListening, type MeshListening } from '../../lib/readiness.ts';
 import { accepts, greeter, meshConfig, replicas, ROOT, sayHello, serviceTable, type Replica } from './helpers.ts';
 
 const SPLIT = `apiVersion: v1
@@ -161,9 +162,9 @@ describe('command line', () => {
     writeFileSync(join(dir, 'split.yaml'), SPLIT);
     const p = run(['--config', join(dir, 'mesh.json'), '--split', join(dir, 'split.yaml')]);
     try {
-      const m = await new Promise<RegExpExecArray>((resolve, reject) => {
+      const m = await new Promise<MeshListening>((resolve, reject) => {
         const t = setInterval(() => {
-          const hit = /mesh listening on 127\.0\.0\.1:(\d+) admin 127\.0\.0\.1:(\d+)/.exec(p.out());
+          const hit = parseMeshListening(p.out());
           if (hit) {
             clearInterval(t);
             resolve(hit);
@@ -174,13 +175,13 @@ describe('command line', () => {
           reject(new Error(`exited ${code}: ${p.err()}`));
         });
       });
-      const c = greeter(`127.0.0.1:${m[1]}`, 'server:50051');
+      const c = greeter(`127.0.0.1:${m.port}`, 'server:50051');
       try {
         assert.equal((await sayHello(c)).pod, 'server-v1-0');
       } finally {
         c.close();
       }
-      const cfg = await meshConfig(Number(m[2]));
+      const cfg = await meshConfig(m.adminPort);
       assert.equal(cfg.splits[0]!.name, 'server-split');
     } finally {
       p.child.kill('SIGTERM');

@@ -11,6 +11,7 @@ import { startServer, type RunningServer } from '../../apps/server/server.ts';
 import { startMesh, type Endpoint, type Mesh } from '../../apps/mesh/mesh.ts';
 import type { ConfigView } from '../../apps/mesh/admin.ts';
 import { parseMetrics, type Sample } from '../../lib/prometheus.ts';
+import { parseServerListening } from '../../lib/readiness.ts';
 
 export type { Sample } from '../../lib/prometheus.ts';
 
@@ -174,11 +175,11 @@ export async function childServer(version: string, pod: string, port = 0): Promi
   const bound = await new Promise<number>((resolve, reject) => {
     const onData = (d: Buffer) => {
       out += d;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      const m = parseServerListening(out);
       if (m) {
         child.stdout!.off('data', onData);
         child.stdout!.resume();
-        resolve(Number(m[1]));
+        resolve(m.port);
       }
     };
     child.stdout!.on('data', onData);

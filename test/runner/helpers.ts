@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitGone as waitGoneFor } from '../../lib/process-group.ts';
-import { shellWord } from '../../runner/shell.ts';
+import { shellWord } from '../../runner/shell-word.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const RUNNER = path.join(ROOT, 'runner.mjs');

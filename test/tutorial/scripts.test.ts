@@ -9,6 +9,7 @@ import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './doc.ts';
+import { processAlive } from '../../lib/process-group.ts';
 
 const CHECK = join(ROOT, 'scripts/check-prereqs.sh');
 const AWAIT = join(ROOT, 'scripts/await-summaries.sh');
@@ -196,14 +197,7 @@ test('await-summaries follows the log with COMMAND -f: two starts of COMMAND how
     const follower = started.find((s) => s.endsWith(' -f'));
     assert.ok(follower, started.join('\n'));
     const followerPid = Number(follower.split(' ')[0]);
-    const alive = () => {
-      try {
-        process.kill(followerPid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
+    const alive = () => processAlive(followerPid);
     for (let i = 0; i < 40 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(alive(), false, `follower ${followerPid} still running`);
   } finally {
