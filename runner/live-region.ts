@@ -23,7 +23,7 @@ export interface LiveRegion {
   /** Before writing to another stream that is the same terminal: erase the region. */
   erase(): void;
   /** Another stream ended (or not) a line on the same terminal. */
-  movedTo(lineStart: boolean): void;
+  movedTo(where: { lineStart: boolean }): void;
   /** Under a shown prompt: `text` above the region, the prompt again last. */
   aboveThePrompt(text: string): void;
   prompt(): void;
@@ -45,7 +45,7 @@ export function createLiveRegion(out: RegionOutput, options: { live: boolean; pr
     out.write(`${promptShown ? '\r\x1b[2K' : ''}\x1b[${regionDrawn}F\x1b[0J`);
     regionDrawn = 0;
   };
-  const drawRegion = (atStartOfLine = atLineStart) => {
+  const drawRegion = ({ atStartOfLine }: { atStartOfLine: boolean } = { atStartOfLine: atLineStart }) => {
     if (!live || region.length === 0 || regionDrawn > 0 || !atStartOfLine) return;
     out.write(`${region.join('\n')}\n`);
     regionDrawn = region.length;
@@ -54,7 +54,7 @@ export function createLiveRegion(out: RegionOutput, options: { live: boolean; pr
     if (regionDrawn > 0) eraseRegion();
     else out.write('\r\x1b[2K');
     out.write(text);
-    drawRegion(true);
+    drawRegion({ atStartOfLine: true });
     out.write(PROMPT);
   };
   const write = (text: string) => {
@@ -82,7 +82,7 @@ export function createLiveRegion(out: RegionOutput, options: { live: boolean; pr
       region = [];
     },
     erase: eraseRegion,
-    movedTo(lineStart) {
+    movedTo({ lineStart }) {
       atLineStart = lineStart;
     },
     aboveThePrompt,

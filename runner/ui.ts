@@ -134,7 +134,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
   const note = (message: string) => {
     if (!term.atLineStart) write('\n');
     err.write(`${e.yellow(message)}\n`);
-    term.movedTo(true);
+    term.movedTo({ lineStart: true });
   };
 
   return {
@@ -180,7 +180,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
             // Keep stderr on stderr, but remember where the cursor is if both are the terminal.
             if (err.isTTY) term.erase();
             err.write(ev.chunk);
-            if (err.isTTY && tty) term.movedTo(ev.chunk.toString('utf8').endsWith('\n'));
+            if (err.isTTY && tty) term.movedTo({ lineStart: ev.chunk.toString('utf8').endsWith('\n') });
           }
           break;
         case 'block-end': {
@@ -322,7 +322,7 @@ export function createUi(out: Output, err: Output, env: NodeJS.ProcessEnv): Ui {
     error(message) {
       if (!term.atLineStart) write('\n');
       err.write(`${e.red(`runner: ${message}`)}\n`);
-      term.movedTo(true);
+      term.movedTo({ lineStart: true });
     },
   };
 }

@@ -5,7 +5,7 @@
 // its outcome. The only module that counts requests in flight on an endpoint's estimate.
 
 import { observe, pickP2C, requestEnded, requestStarted, type Estimate } from './balancer.ts';
-import { attempt as startAttempt, callFinished, failCall, GRPC, refuseCall, type AttemptSink, type Call } from './forwarder.ts';
+import { attempt as startAttempt, callFinished, failCall, GRPC, refuseCall, type AttemptListener, type Call } from './forwarder.ts';
 import type { Metrics, Series } from './metrics.ts';
 import type { Endpoint, Route } from './routing-table.ts';
 import type { Upstream, UpstreamPool } from './upstreams.ts';
@@ -41,7 +41,7 @@ interface Placement {
 
 export function createBalance({ pool, metrics, waitForEndpointMs }: BalanceOptions): Balance {
   // One handler for every attempt's outcome; each attempt carries its own Placement.
-  const outcomes: AttemptSink<Placement> = {
+  const outcomes: AttemptListener<Placement> = {
     onResponse(p) {
       const t = performance.now();
       observe(p.estimate, t - p.sentAt, t);

@@ -95,7 +95,7 @@ function statusOfReset(code: number): number {
  * Receives the outcome of each attempt. One object serves every call (no closures per call:
  * this is the hot path); `ctx` is whatever the caller attached to the attempt.
  */
-export interface AttemptSink<T> {
+export interface AttemptListener<T> {
   /** The endpoint answered with headers (for the latency estimate). */
   onResponse(ctx: T): void;
   /**
@@ -151,7 +151,7 @@ export interface Call {
 interface Attempt {
   call: Call;
   label: string;
-  sink: AttemptSink<unknown>;
+  listener: AttemptListener<unknown>;
   ctx: unknown;
   status: number | undefined;
   err: (Error & { code?: string }) | undefined;
@@ -308,7 +308,7 @@ function onUpResponse(this: Up, h: IncomingHttpHeaders, flags: number): void {
   c.answeredAt = performance.now();
   c.committed = true;
   c.replay = null;
-  a.sink.onResponse(a.ctx);
+  a.listener.onResponse(a.ctx);
   const down = c.down;
   if (down.destroyed || down.closed) return;
   if (flags & NGHTTP2_FLAG_END_STREAM) {
@@ -365,7 +365,7 @@ function onUpClose(this: Up): void {
     c.held = [];
     c.heldBytes = 0;
     down.pause();
-    a.sink.onDone(a.ctx, GRPC.UNAVAILABLE, true);
+    a.listener.onDone(a.ctx, GRPC.UNAVAILABLE, true);
     return;
   }
   if (code !== NGHTTP2_NO_ERROR && downOpen) {
@@ -392,7 +392,7 @@ function onUpClose(this: Up): void {
     c.trailersReady = true;
     if (c.wantTrailers) sendTrailers(c);
   }
-  a.sink.onDone(a.ctx, a.status ?? (down.rstCode ? GRPC.CANCELLED : GRPC.UNKNOWN), false);
+  a.listener.onDone(a.ctx, a.status ?? (down.rstCode ? GRPC.CANCELLED : GRPC.UNKNOWN), false);
 }
 
 /**
@@ -448,10 +448,10 @@ export function callFinished(c: Call): boolean {
 }
 
 /** Send the call over `session`. Throws, having sent nothing, if the session cannot open a stream. */
-export function attempt<T>(c: Call, session: ClientHttp2Session, label: string, sink: AttemptSink<T>, ctx: T): void {
+export function attempt<T>(c: Call, session: ClientHttp2Session, label: string, listener: AttemptListener<T>, ctx: T): void {
   const again = c.replay ?? [];
   const u = session.request(c.headers, { endStream: c.ended && again.length === 0 }) as Up;
-  u[ATTEMPT] = { call: c, label, sink: sink as AttemptSink<unknown>, ctx, status: undefined, err: undefined, broken: false };
+  u[ATTEMPT] = { call: c, label, listener: listener as AttemptListener<unknown>, ctx, status: undefined, err: undefined, broken: false };
   c.up = u;
   if (!c.requestTimed && c.ended && again.length === 0) timeRequest(c);
   for (const chunk of again) u.write(chunk);
