@@ -5,7 +5,8 @@
 // GRPCRoute with matches or several rules also carries its `rules`, and `ruleFor` picks the rule
 // a call takes, with the precedence Gateway API specifies (see there).
 
-import { LineCounter, parseAllDocuments, type Document as YamlDocument } from 'yaml';
+import type { Document as YamlDocument } from 'yaml';
+import { lineCounter, parseAllDocuments } from './yaml.ts';
 
 export interface Backend {
   service: string;
@@ -113,7 +114,7 @@ export interface YamlDocumentEntry {
  * set). Either is a YamlTextError. `quiet` keeps the yaml library's warnings off stderr.
  */
 export function yamlDocuments(yamlText: string, options: { quiet?: boolean } = {}): YamlDocumentEntry[] {
-  const lines = new LineCounter();
+  const lines = lineCounter();
   const parsed = parseAllDocuments(yamlText, { prettyErrors: false, lineCounter: lines, ...(options.quiet ? { logLevel: 'error' as const } : {}) });
   // parseAllDocuments returns an EmptyStream (no docs) for empty input.
   const docs = Array.isArray(parsed) ? parsed : [];

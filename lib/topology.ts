@@ -5,7 +5,7 @@
 
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments } from './yaml.ts';
 import { readText } from './read-text.ts';
 
 export interface Container {

@@ -17,7 +17,8 @@
 // Validated before anything runs: an unknown key or a bad value is a DocumentError at its
 // line (exit 2). A document without front matter has one target, `default`, and no traffic.
 
-import { isMap, isScalar, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
+import type { Node, YAMLMap } from 'yaml';
+import { isMap, isScalar, lineCounter, parseDocument } from '../lib/yaml.ts';
 import { AttributeError, parseDuration, TARGET_NAME } from './attributes.ts';
 import { DocumentError } from './errors.ts';
 
@@ -73,7 +74,7 @@ export function frontMatter(text: string): { yaml: string; line: number; lines: 
  * `dir` is the document's folder, which `manifests` is relative to.
  */
 export function parseFrontMatter(yaml: string, file: string, firstLine: number, dir: string, resolvePath: (dir: string, p: string) => string): DocumentConfig {
-  const counter = new LineCounter();
+  const counter = lineCounter();
   const doc = parseDocument(yaml, { lineCounter: counter, uniqueKeys: true });
   const lineOf = (node: Node | null | undefined) => firstLine - 1 + (node?.range ? counter.linePos(node.range[0]).line : 1);
   const fail = (node: Node | null | undefined, what: string): never => {

@@ -7,7 +7,8 @@
 // Pure: the block and the file's text in, the edit out; stage-edit.ts reads and writes files.
 
 import path from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document as YamlDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import type { Document as YamlDocument, Node as YamlNode, Pair, YAMLMap } from 'yaml';
+import { isMap, isScalar, lineCounter, parseDocument } from '../lib/yaml.ts';
 import { isSplitManifest, SplitError, splitFromManifest, yamlDocuments, YamlTextError, type Split, type YamlDocumentEntry } from '../lib/split.ts';
 import type { Block, Document } from './document.ts';
 import { DocumentError } from './errors.ts';
@@ -34,7 +35,7 @@ export function computeEdit(doc: Pick<Document, 'file' | 'dir'>, block: Block, c
 
   // The elision line becomes blank so error lines still point into the block.
   const snippet = block.text.replace(/^(\s*\n)*\s*\.\.\.[ \t]*(?=\n|$)/, (m) => m.replace(/[^\n]/g, ''));
-  const patchCounter = new LineCounter();
+  const patchCounter = lineCounter();
   const patch = parseDocument(snippet, { lineCounter: patchCounter, keepSourceTokens: false, logLevel: QUIET });
   if (patch.errors.length > 0) {
     const e = patch.errors[0]!;
