@@ -10,7 +10,8 @@ import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { readDocument } from '../../runner/document.ts';
 import { isActive, makePlan } from '../../runner/plan.ts';
-import { loadState, paths, readHistory } from '../../scripts/local-mesh/state.ts';
+import { loadState, paths } from '../../scripts/local-mesh/state.ts';
+import { startedPids as startedIn } from '../drills/helpers.ts';
 import { isAlive, killAll, waitGone } from '../runner/helpers.ts';
 import { copyEnv, copyProject } from './copy-project.ts';
 
@@ -48,7 +49,7 @@ function only(dir: string, id: string): Promise<Run> {
 
 const meshPaths = (dir: string) => paths({ LOCAL_MESH_DIR: path.join(dir, '.local-mesh') });
 /** Every process local-mesh ever started in this copy, by pid. */
-const startedPids = (dir: string) => readHistory(meshPaths(dir)).filter((h) => h.event === 'started').map((h) => h.pid!);
+const startedPids = (dir: string) => startedIn(path.join(dir, '.local-mesh'));
 const runningPids = (dir: string) => (loadState(meshPaths(dir))?.processes ?? []).map((p) => p.pid).filter(isAlive);
 
 /** Back to nothing running and no state: stop what the demo left up by pid, forget its state. */
