@@ -34,6 +34,9 @@ const { values: args } = parseArgs({
     only: { type: 'string', default: 'latency,throughput,apply' },
     // Run server and proxy from a compiled build (bench/compiled.ts) instead of through tsx.
     compiled: { type: 'string' },
+    // `bare`: bench/bare-forwarder.mjs in the proxy's place (throughput only), for the floor
+    // of what forwarding through Node's http2 costs per call.
+    proxy: { type: 'string', default: 'mesh' },
   },
 });
 const RATE = Number(args.rate);
@@ -44,9 +47,13 @@ const PHASES = new Set(args.only.split(','));
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'mesh-bench-'));
 
-/** Start a program; resolves with what `ready` reads from its output once it reads something (lib/readiness.ts). */
+/**
+ * Start a program (`file`: one of the project's, compiled or through tsx; a `.mjs` file runs as
+ * it is); resolves with what `ready` reads from its output once it reads something (lib/readiness.ts).
+ */
 function start<T>(name: string, file: string, env: Record<string, string>, ready: (out: string) => T | undefined, nodeArgs: string[] = [], extra: string[] = []): Promise<T> {
-  const child = spawn(process.execPath, [...nodeArgs, ...programArgs(file, args.compiled), ...extra], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const program = file.endsWith('.mjs') ? [file] : programArgs(file, args.compiled);
+  const child = spawn(process.execPath, [...nodeArgs, ...program, ...extra], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((res, rej) => {
     let out = '';
@@ -183,12 +190,10 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'split.yaml'), split(100, 0));
   const prof = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cpu-prof'])}`] : [];
   if (process.env.MESH_NODE_ARGS) prof.push(...process.env.MESH_NODE_ARGS.split(' '));
-  const m = await start('mesh', 'apps/mesh/main.ts', {}, parseMeshListening, prof, [
-    '--config',
-    join(dir, 'mesh.json'),
-    '--split',
-    join(dir, 'split.yaml'),
-  ]);
+  const m =
+    args.proxy === 'bare'
+      ? await start('bare forwarder', 'bench/bare-forwarder.mjs', {}, parseMeshListening, prof, [v1.address])
+      : await start('mesh', 'apps/mesh/main.ts', {}, parseMeshListening, prof, ['--config', join(dir, 'mesh.json'), '--split', join(dir, 'split.yaml')]);
   const [proxyPort, adminPort] = [m.port, m.adminPort];
   const direct = client(v1.address);
   const proxied = client(`127.0.0.1:${proxyPort}`, 'server:50051');
