@@ -179,7 +179,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < REPEATS; i++) {
       mesh1000.push(runScript('bench/mesh-overhead.ts', ['--rate', '1000', '--seconds', String(SECONDS), '--compiled', build.dir]).at(-1)!);
       meshTsx.push(runScript('bench/mesh-overhead.ts', ['--rate', '1000', '--seconds', String(SECONDS)]).at(-1)!);
-      bare.push(runScript('bench/mesh-overhead.ts', ['--only', 'throughput', '--proxy', 'bare']).at(-1)!);
+      bare.push(runScript('bench/mesh-overhead.ts', ['--only', 'throughput', '--proxy', 'bare', '--compiled', build.dir]).at(-1)!);
     }
     log('latency rows at 200 and 2,000 calls/s (compiled)');
     load('rows');
