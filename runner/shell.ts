@@ -192,6 +192,8 @@ interface WaitingBash {
   /** Stop it, its block and what the block started (zx's abort, then the grace period). */
   stop(): void;
   ended: Promise<{ code: number | null; signal: NodeJS.Signals | null; startError: Error | null }>;
+  /** It exited (or never started) before it was given a block. */
+  readonly gone: boolean;
 }
 
 const ignore = () => {};
@@ -246,6 +248,9 @@ function startBash(session: ShellSession): WaitingBash {
     },
     // A native promise: every then() on a ProcessPromise makes another ProcessPromise, and zx
     // arms each one with guards (about 0.04 ms a block each, under the runner's --no-opt).
+    get gone() {
+      return !child || child.exitCode !== null || child.signalCode !== null;
+    },
     ended: new Promise((resolve, reject) => {
       void proc.then((out) => {
         settled = true;
@@ -266,11 +271,11 @@ function startBash(session: ShellSession): WaitingBash {
   return bash;
 }
 
-/** The bash started ahead, or a new one if there is none. */
+/** The bash started ahead, or a new one if there is none (or it is gone: killed from outside). */
 function takeBash(session: ShellSession): WaitingBash {
-  const bash = session.spare ?? startBash(session);
+  const spare = session.spare;
   session.spare = null;
-  return bash;
+  return spare && !spare.gone ? spare : startBash(session);
 }
 
 interface Started {

@@ -59,6 +59,17 @@ describe('shell sessions', () => {
     assert.equal(late.result.timedOut, true);
   });
 
+  it('a waiting bash killed from outside is replaced: the next block runs all the same', async () => {
+    const s = session!;
+    await run(s, 'export KEPT=yes');
+    const waiting = s.spare!.pid;
+    process.kill(waiting, 'SIGKILL');
+    assert.deepEqual(await waitGone([waiting]), []);
+    const { result, stdout } = await run(s, 'echo "$KEPT"');
+    assert.equal(result.code, 0);
+    assert.equal(stdout, 'yes\n');
+  });
+
   it('closing the session ends the bash waiting for a next block', async () => {
     const s = session!;
     await run(s, 'true');
