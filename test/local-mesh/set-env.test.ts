@@ -109,7 +109,11 @@ test('set env rolls v2 onto FAULT_ERROR_RATE under traffic: v2 fails its share, 
     const failedV2 = errsByVersion.v2 ?? 0;
     t.diagnostic(`after the rollout: ${JSON.stringify(sum(faulty, (s) => s.byVersion))} ok, failed ${JSON.stringify(errsByVersion)} by ${JSON.stringify(errsByPod)}`);
     assert.deepEqual(Object.keys(errsByVersion), ['v2'], 'failures come from v2 only');
-    assert.deepEqual(Object.keys(errsByPod).sort(), newV2.map((p) => p.name).sort(), 'from the new v2 replicas');
+    // From new v2 replicas only. Not necessarily both: the second replica joins the proxy's
+    // balancer at the default 30 ms estimate (peak-EWMA, as linkerd2-proxy), against the first's
+    // ~1 ms, and P2C over two endpoints can leave it idle for the whole window.
+    const failedPods = Object.keys(errsByPod);
+    assert.ok(failedPods.length > 0 && failedPods.every((pod) => newV2.some((p) => p.name === pod)), `from the new v2 replicas: ${failedPods.join(', ')}`);
     // Binomial: n v2 calls at p = 0.5 fail n/2 +- 4 sd (sd = sqrt(n)/2).
     const n = okV2 + failedV2;
     assert.ok(Math.abs(failedV2 - n / 2) <= 2 * Math.sqrt(n), `${failedV2} of ${n} v2 calls failed`);
