@@ -155,6 +155,8 @@ function blockPrefix(session: ShellSession): string {
     `__tutorial_dir=${quote(session.tmp)}`,
     // No line (the runner closed the pipe: the session is over): nothing to run.
     "IFS=' ' read -r __tutorial_in __tutorial_n __tutorial_block __tutorial_save <&3 || exit 0",
+    // Say it has its block (so that a bash gone before it took one is not taken for the block).
+    "printf '\\n' >&3 2>/dev/null",
     'exec 3<&-',
     // Errors sourcing the state (a read-only name, a folder since removed) are not the block's.
     '. "$__tutorial_dir/$__tutorial_in" 2>/dev/null',
@@ -192,8 +194,8 @@ interface WaitingBash {
   /** Stop it, its block and what the block started (zx's abort, then the grace period). */
   stop(): void;
   ended: Promise<{ code: number | null; signal: NodeJS.Signals | null; startError: Error | null }>;
-  /** It exited (or never started) before it was given a block. */
-  readonly gone: boolean;
+  /** It said it has its block: from then on, how it ends is how the block ended. */
+  readonly tookBlock: boolean;
 }
 
 const ignore = () => {};
@@ -224,6 +226,7 @@ function startBash(session: ShellSession): WaitingBash {
   })`. "$__tutorial_dir/$__tutorial_block"`;
   const child = proc.child;
   const pid = proc.pid ?? -1;
+  let tookBlock = false;
   const bash: WaitingBash = {
     pid,
     go(line) {
@@ -248,8 +251,8 @@ function startBash(session: ShellSession): WaitingBash {
     },
     // A native promise: every then() on a ProcessPromise makes another ProcessPromise, and zx
     // arms each one with guards (about 0.04 ms a block each, under the runner's --no-opt).
-    get gone() {
-      return !child || child.exitCode !== null || child.signalCode !== null;
+    get tookBlock() {
+      return tookBlock;
     },
     ended: new Promise((resolve, reject) => {
       void proc.then((out) => {
@@ -262,6 +265,9 @@ function startBash(session: ShellSession): WaitingBash {
   };
   // A closed pipe (the bash is gone) is what `ended` reports.
   child?.stdio[3]?.on('error', ignore);
+  child?.stdio[3]?.once('data', () => {
+    tookBlock = true;
+  });
   child?.stdout?.on('data', (c: Buffer) => bash.onStdout(c));
   child?.stderr?.on('data', (c: Buffer) => bash.onStderr(c));
   // The leader exited: what it started with `&` and left running ends with it.
@@ -271,11 +277,11 @@ function startBash(session: ShellSession): WaitingBash {
   return bash;
 }
 
-/** The bash started ahead, or a new one if there is none (or it is gone: killed from outside). */
+/** The bash started ahead, or a new one if there is none. */
 function takeBash(session: ShellSession): WaitingBash {
-  const spare = session.spare;
+  const bash = session.spare ?? startBash(session);
   session.spare = null;
-  return spare && !spare.gone ? spare : startBash(session);
+  return bash;
 }
 
 interface Started {
@@ -288,10 +294,14 @@ interface Started {
 /** Run the block in a waiting bash; the result says how it ended. */
 function start(session: ShellSession, options: StartOptions & { saveState: boolean }): Started {
   const files = prepare(session, options);
-  const bash = takeBash(session);
   let timedOut = false;
-  bash.onStdout = options.onStdout;
-  bash.onStderr = options.onStderr;
+  let stopped = false;
+  let bash = takeBash(session);
+  const give = (to: WaitingBash) => {
+    to.onStdout = options.onStdout;
+    to.onStderr = options.onStderr;
+    to.go(files.line);
+  };
   const timer =
     options.timeoutMs && options.timeoutMs > 0
       ? setTimeout(() => {
@@ -300,16 +310,34 @@ function start(session: ShellSession, options: StartOptions & { saveState: boole
           bash.escalate();
         }, options.timeoutMs)
       : undefined;
-  bash.go(files.line);
+  give(bash);
   // The next block's bash starts while this one runs.
   session.spare = startBash(session);
-  const result = bash.ended.then((out) => {
+  // A bash started ahead that was gone before it took the block (killed from outside while it
+  // waited) ran nothing: the block goes to a new one, once.
+  const ended = bash.ended.then((out) => {
+    if (bash.tookBlock || stopped || timedOut) return out;
+    bash = startBash(session);
+    give(bash);
+    return bash.ended;
+  });
+  const result = ended.then((out) => {
     clearTimeout(timer);
     const base = { script: files.block, timedOut, code: out.code, signal: out.signal };
     if (out.startError) return { ...base, failedLine: null, failedCommand: `bash could not start: ${out.startError.message}` };
     return { ...base, ...failureInfo(files, out.code) };
   });
-  return { pid: bash.pid, files, result, stop: bash.stop };
+  return {
+    get pid() {
+      return bash.pid;
+    },
+    files,
+    result,
+    stop() {
+      stopped = true;
+      bash.stop();
+    },
+  };
 }
 
 /** A run block: its exports and working directory become the session's state. */
@@ -327,7 +355,14 @@ export function runBlock(session: ShellSession, options: StartOptions): BlockHan
 /** A background block: its own bash alongside the others; it does not change the session state. */
 export function spawnBlock(session: ShellSession, options: StartOptions): BackgroundHandle {
   const started = start(session, { ...options, saveState: false });
-  return { pid: started.pid, done: started.result, stop: started.stop };
+  return {
+    // The bash that runs it (a new one if the one started ahead was gone).
+    get pid() {
+      return started.pid;
+    },
+    done: started.result,
+    stop: started.stop,
+  };
 }
 
 function stateComplete(file: string): boolean {
