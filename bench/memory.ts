@@ -24,6 +24,7 @@ import { manifestFiles, podEnv, readTopology } from '../lib/topology.ts';
 import { NODE_FLAGS, programFor, servicesFor } from '../scripts/local-mesh/pods.ts';
 import type { Proc } from '../scripts/local-mesh/processes.ts';
 import { loadState, paths } from '../scripts/local-mesh/state.ts';
+import { whenReady } from './when-ready.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -117,23 +118,12 @@ async function viaLocalMesh(): Promise<ProcMemory[]> {
 async function compiled(dist: string, nodeArgs: string[], clientEnv: Record<string, string>): Promise<ProcMemory[]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-mem-'));
   const children: Array<{ name: string; child: ChildProcess }> = [];
-  /** Start a program; resolves with what `ready` reads from its output once it reads something (lib/readiness.ts). */
+  /** Start one of the apps; resolves once `ready` reads its readiness line (bench/when-ready.ts). */
   const start = <T>(name: string, program: keyof typeof NODE_FLAGS, env: Record<string, string>, extra: string[], ready: (out: string) => T | undefined): Promise<T> => {
     const flags = [...(args['no-flags'] ? [] : NODE_FLAGS[program]), ...nodeArgs];
     const child = spawn(process.execPath, [...flags, path.join(dist, 'apps', program, 'main.js'), ...extra], { cwd: dist, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push({ name, child });
-    return new Promise((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (d) => {
-        out += d;
-        const m = ready(out);
-        if (m !== undefined) {
-          out = '';
-          resolve(m);
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`${name} exited ${code}`)));
-    });
+    return whenReady(name, child, ready);
   };
   try {
     const topo = readTopology(manifestFiles(path.join(ROOT, 'deploy', 'linkerd')));

@@ -23,6 +23,7 @@ import { programArgs } from './compiled.ts';
 import { bucketQuantile, overheadBuckets, subtract } from './prom.ts';
 import { applyManifests, emptyTable, parseServices, withServices } from '../apps/mesh/routing-table.ts';
 import { loadGreeter, type HelloReply } from '../apps/proto/load.ts';
+import { whenReady } from './when-ready.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
@@ -55,18 +56,7 @@ function start<T>(name: string, file: string, env: Record<string, string>, ready
   const program = file.endsWith('.mjs') ? [file] : programArgs(file, args.compiled);
   const child = spawn(process.execPath, [...nodeArgs, ...program, ...extra], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
-  return new Promise((res, rej) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = ready(out);
-      if (m !== undefined) {
-        out = '';
-        res(m);
-      }
-    });
-    child.once('exit', (code) => rej(new Error(`${name} exited ${code}`)));
-  });
+  return whenReady(name, child, ready);
 }
 
 async function stopAll(): Promise<void> {
