@@ -2,8 +2,9 @@
 // the file when the change is intended; and the steps a plan must hold, in order.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export function assertGolden(actual: string, expectedFile: string, regenerate: string): void {
   const expected = readFileSync(expectedFile, 'utf8');
@@ -26,5 +27,20 @@ export function assertInOrder(plan: string, steps: readonly string[], what = 'th
     const at = plan.indexOf(s, from);
     assert.ok(at >= 0, `"${s}" is missing from ${what}, or out of order`);
     from = at;
+  }
+}
+
+/**
+ * A plan script's command line, when `moduleUrl` is the script node was started with: print
+ * the plan, or with --write regenerate `file` from it.
+ */
+export function printOrWrite(moduleUrl: string, plan: () => string, file: string): void {
+  if (!process.argv[1] || fileURLToPath(moduleUrl) !== process.argv[1]) return;
+  const text = plan();
+  if (process.argv.includes('--write')) {
+    writeFileSync(file, text);
+    process.stderr.write(`wrote ${file}\n`);
+  } else {
+    process.stdout.write(text);
   }
 }

@@ -14,10 +14,9 @@
 //   node --import tsx test/tutorial/kind-plan-only.ts           print the plan
 //   node --import tsx test/tutorial/kind-plan-only.ts --write   regenerate kind-plan-only.expected.txt
 
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ROOT } from './doc.ts';
+import { printOrWrite } from './golden.ts';
 import { dryRun, renderPlan } from './kind-plan.ts';
 
 export const ONLY = 'half-and-half';
@@ -28,12 +27,4 @@ export function kindPlanOnly(): string {
   return renderPlan(dryRun('kind', ['--only', ONLY, '--json']));
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const plan = kindPlanOnly();
-  if (process.argv.includes('--write')) {
-    writeFileSync(EXPECTED_ONLY, plan);
-    process.stderr.write(`wrote ${EXPECTED_ONLY}\n`);
-  } else {
-    process.stdout.write(plan);
-  }
-}
+printOrWrite(import.meta.url, kindPlanOnly, EXPECTED_ONLY);

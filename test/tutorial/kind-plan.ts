@@ -7,10 +7,9 @@
 //   node --import tsx test/tutorial/kind-plan.ts --write   regenerate kind-plan.expected.txt
 
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ROOT } from './doc.ts';
+import { printOrWrite } from './golden.ts';
 
 export const EXPECTED = join(ROOT, 'test/tutorial/kind-plan.expected.txt');
 export const REGENERATE = 'node --import tsx test/tutorial/kind-plan.ts --write';
@@ -65,12 +64,4 @@ export function kindPlan(): string {
   return renderPlan(dryRun('kind'));
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const plan = kindPlan();
-  if (process.argv.includes('--write')) {
-    writeFileSync(EXPECTED, plan);
-    process.stderr.write(`wrote ${EXPECTED}\n`);
-  } else {
-    process.stdout.write(plan);
-  }
-}
+printOrWrite(import.meta.url, kindPlan, EXPECTED);
