@@ -46,10 +46,18 @@ export function startDetached(opts: { name: string; args: string[]; env: Record<
     });
     child.unref();
     if (child.pid === undefined) throw new Error(`${opts.name}: could not start`);
-    return { name: opts.name, pid: child.pid, mark: opts.args.find((a) => a.endsWith('.ts')) ?? opts.args[0]!, log: opts.log, args: opts.args, env: opts.env };
+    return { name: opts.name, pid: child.pid, mark: programFile(opts.args), log: opts.log, args: opts.args, env: opts.env };
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * What names the process in its command line: the program file (a .ts run through tsx, or
+ * the compiled .js), not the V8 flags before it, which every replica shares.
+ */
+function programFile(args: readonly string[]): string {
+  return args.find((a) => /\.(ts|js|mjs)$/.test(a)) ?? args[0]!;
 }
 
 export function isAlive(p: Pick<Proc, 'pid' | 'mark'>): boolean {
