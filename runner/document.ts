@@ -79,9 +79,12 @@ export function parseDocument(source: string, file: string, dir = '.'): Document
   const names = new Map<string, number>();
   let headings = 0;
 
+  // One lexer for the document: a heading's text is lexed inline with the link definitions
+  // its block pass found (a `[text][ref]` heading reads "text").
+  const lexer = new Lexer();
   const visit = (token: Token, line: number): void => {
     if (token.type === 'heading') {
-      const title = plainText(Lexer.lexInline((token as Tokens.Heading).text)).trim();
+      const title = plainText(lexer.inlineTokens((token as Tokens.Heading).text)).trim();
       current = {
         number: ++headings,
         id: nextId(title),
@@ -134,7 +137,10 @@ export function parseDocument(source: string, file: string, dir = '.'): Document
     current.blocks.push(block);
   };
 
-  walkSequence(lexBlocks(text), 1, visit);
+  // marked's block pass only, not its inline pass: only headings' text is read inline (above),
+  // and the inline pass over every paragraph was most of what lexing this tutorial cost (25 of
+  // 27 ms, which --list pays at every start).
+  walkSequence(lexer.blockTokens(text, lexer.tokens), 1, visit);
   return { file, dir, sections, config };
 }
 
@@ -226,15 +232,6 @@ function relexDetails(raw: string): Token[] | null {
     .split('\n')
     .map((l) => (tagLine.test(l) ? '' : l))
     .join('\n');
-  return lexBlocks(text);
-}
-
-/**
- * marked's block tokens, without the inline pass: only headings' text is read inline (lexed
- * where it is used), and the inline pass over every paragraph is most of what lexing this
- * tutorial costs (25 of 27 ms, which --list pays at every start).
- */
-function lexBlocks(text: string): Token[] {
   return new Lexer().blockTokens(text, []);
 }
 

@@ -45,6 +45,11 @@ describe('sections', () => {
     assert.equal(doc.sections[0]!.intro, 'First paragraph of the intro\ncontinues here.');
   });
 
+  it('a heading with a reference link reads as its text, the definition found anywhere in the document', () => {
+    const doc = parseDocument('# Run it with [zx][zx]\n\nText.\n\n[zx]: https://google.github.io/zx/\n', 'doc.md');
+    assert.deepEqual(doc.sections.map((s) => [s.id, s.title]), [['run-it-with-zx', 'Run it with zx']]);
+  });
+
   it('slugs like github-slugger, including a title that collides with a numbered one', () => {
     assert.equal(slug('Hello, World!'), 'hello-world');
     assert.equal(slug('Ünïcode  spaces'), 'ünïcode--spaces');
