@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { $, quote, which } from 'zx/core';
-import { groupAlive, killGroup, killGroupAfterGrace, signalGroup } from './process-group.ts';
+import { groupAlive, killGroupAfterGrace, signalGroup } from './process-group.ts';
 
 export interface ShellSession {
   readonly docDir: string;
@@ -146,7 +146,11 @@ function prepare(session: ShellSession, options: StartOptions & { saveState: boo
   return { block, stateOut: path.join(session.tmp, `${n}.state`), errOut: path.join(session.tmp, `${n}.err`), line };
 }
 
-/** The command a waiting bash runs once it has its line; BASH_COMMAND names it on a parse error. */
+/**
+ * The command a waiting bash runs once it has its line (startBash's template, which zx takes
+ * only as literal text, so it is written there again: keep the two alike); BASH_COMMAND names
+ * it when bash cannot parse the block.
+ */
 const SOURCE_BLOCK = '. "$__tutorial_dir/$__tutorial_block"';
 
 /** What runs before the block: wait for its line, the state in, the traps, bash's strict mode. */
@@ -204,6 +208,7 @@ const ignore = () => {};
 function startBash(session: ShellSession): WaitingBash {
   let cancelKill: (() => void) | undefined;
   let settled = false;
+  // The command after the prefix is SOURCE_BLOCK, as the literal text zx takes.
   const proc = $({
     shell: session.bash,
     prefix: blockPrefix(session),
@@ -306,7 +311,7 @@ function start(session: ShellSession, options: StartOptions & { saveState: boole
     options.timeoutMs && options.timeoutMs > 0
       ? setTimeout(() => {
           timedOut = true;
-          void killGroup(bash.pid, 'SIGTERM');
+          signalGroup(bash.pid, 'SIGTERM');
           bash.escalate();
         }, options.timeoutMs)
       : undefined;
@@ -317,7 +322,7 @@ function start(session: ShellSession, options: StartOptions & { saveState: boole
   // waited) ran nothing: the block goes to a new one, once.
   const ended = bash.ended.then((out) => {
     if (bash.tookBlock || stopped || timedOut) return out;
-    bash = startBash(session);
+    bash = takeBash(session);
     give(bash);
     return bash.ended;
   });
