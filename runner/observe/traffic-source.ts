@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { $, type ProcessPromise } from 'zx/core';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import type { FollowCommand } from '../front-matter.ts';
-import { KILL_GRACE_MS, killGroup, signalGroup } from '../process-group.ts';
+import { killGroup, killGroupAfterGrace, signalGroup } from '../process-group.ts';
 import { discardingStore } from '../shell.ts';
 
 export interface TrafficSource {
@@ -100,9 +100,9 @@ export function commandSource(
       const exited = new Promise<void>((r) => c.once('exit', () => r()));
       const pid = c.pid;
       signalGroup(pid, 'SIGTERM');
-      const t = setTimeout(() => signalGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
+      const cancel = killGroupAfterGrace(pid);
       await exited;
-      clearTimeout(t);
+      cancel();
     },
   };
 }
