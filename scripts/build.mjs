@@ -54,8 +54,8 @@ export function isFresh() {
  * Compile everything into dist/ (tsc through zx's `$`) and copy the .proto files the apps load
  * next to their compiled modules. Throws with tsc's output if it fails.
  */
-export async function build($) {
-  $ ??= (await import('zx/core')).$;
+export async function build() {
+  const { $ } = await import('zx/core');
   const started = new Date();
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const out = await $({ cwd: ROOT, quiet: true, nothrow: true, verbose: false })`${process.execPath} ${tsc} -p tsconfig.build.json --noCheck`;
@@ -69,7 +69,7 @@ export async function build($) {
 }
 
 /** Build unless dist/ is current; one process at a time, the others wait for it. */
-export async function ensureBuilt($) {
+export async function ensureBuilt() {
   for (;;) {
     if (isFresh()) return;
     mkdirSync(DIST, { recursive: true });
@@ -83,7 +83,7 @@ export async function ensureBuilt($) {
       continue;
     }
     try {
-      if (!isFresh()) await build($);
+      if (!isFresh()) await build();
     } finally {
       rmSync(LOCK, { recursive: true, force: true });
     }
@@ -95,10 +95,10 @@ export async function ensureBuilt($) {
  * if needed. Where no build can be made (no typescript installed, a read-only checkout) the
  * TypeScript runs through tsx instead, and a line on stderr says why start-up is slow.
  */
-export async function load(source, $) {
+export async function load(source) {
   let url;
   try {
-    await ensureBuilt($);
+    await ensureBuilt();
     url = pathToFileURL(join(DIST, source.replace(/\.ts$/, '.js')));
   } catch (e) {
     process.stderr.write(`note: running ${source} through tsx, could not build dist/: ${String(e?.message ?? e).split('\n')[0]}\n`);
