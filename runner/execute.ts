@@ -184,7 +184,7 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     const handle: BlockHandle = runBlock(session, {
       text: block.text,
       label: `line-${block.line}`,
-      timeoutMs: block.attrs.timeoutMs ?? options.timeoutMs,
+      timeoutMs: timeoutOf(block),
       onStdout: (chunk) => {
         bus.emit({ type: 'block-output', block, stream: 'stdout', chunk });
       },
@@ -201,14 +201,14 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
     bus.emit({ type: 'block-end', block, result, durationMs: Date.now() - t0 });
     if (result.code === 0) return null;
     if (stopOn.aborted) return null; // interrupted, not failed
-    return { ...blankFailure(section, block), ...readFailure(doc.file, block, result, stderr, block.attrs.timeoutMs ?? options.timeoutMs) };
+    return { ...blankFailure(section, block), ...readFailure(doc.file, block, result, stderr, timeoutOf(block)) };
   }
 
   async function startBackgroundBlock(section: Section, block: Block): Promise<Failure | null> {
     ran.add(block);
     bus.emit({ type: 'block-start', section, block, always: false });
     const job = await startBackground(session, block, {
-      readyTimeoutMs: block.attrs.timeoutMs ?? options.timeoutMs,
+      readyTimeoutMs: timeoutOf(block),
       onLine: (stream, line) => bus.emit({ type: 'background-output', name: job.name, stream, line }),
     });
     backgrounds.push(job);
@@ -254,6 +254,11 @@ export async function execute(options: ExecuteOptions): Promise<RunResult> {
       if (done.length > 0 || failed.length > 0) bus.emit({ type: 'files-restored', files: done, failed });
     }
     closeSession(session);
+  }
+
+  /** A block's own timeout= or the run's --timeout. */
+  function timeoutOf(block: Block): number {
+    return block.attrs.timeoutMs ?? options.timeoutMs;
   }
 
   function blankFailure(section: Section, block: Block | null): Failure {
