@@ -23,15 +23,14 @@ export interface BalanceOptions {
 }
 
 export interface Balance {
-  /** Send a routed call to one of its backend's endpoints; `t0`: when the call arrived. */
-  place(call: Call, route: Routed, t0: number): void;
+  /** Send a routed call to one of its backend's endpoints (its wait counts from call.receivedAt). */
+  place(call: Call, route: Routed): void;
 }
 
 /** One attempt of one call on one endpoint: what the outcome handler needs to know. */
 interface Placement {
   call: Call;
   route: Routed;
-  t0: number;
   attempt: number;
   /** The endpoint's estimate when the call left (a reconnect starts a new one). */
   estimate: Estimate;
@@ -43,23 +42,23 @@ export function createBalance({ pool, metrics, waitForEndpointMs }: BalanceOptio
   // One handler for every attempt's outcome; each attempt carries its own Placement.
   const outcomes: AttemptListener<Placement> = {
     onResponse(p) {
-      const t = performance.now();
-      observe(p.estimate, t - p.sentAt, t);
+      // The forwarder noted the answer's moment just before telling us.
+      observe(p.estimate, p.call.answeredAt - p.sentAt, p.call.answeredAt);
     },
     onDone(p, status, refused) {
       requestEnded(p.estimate);
-      if (!refused) return metrics.response(p.series, status, performance.now() - p.t0);
+      if (!refused) return metrics.response(p.series, status, performance.now() - p.call.receivedAt);
       metrics.retry(p.series);
       // The endpoint did not process it (typically: its GOAWAY crossed our request).
-      if (p.attempt + 1 < MAX_ATTEMPTS) place(p.call, p.route, p.t0, p.attempt + 1);
+      if (p.attempt + 1 < MAX_ATTEMPTS) place(p.call, p.route, p.attempt + 1);
       else {
-        metrics.response(p.series, GRPC.UNAVAILABLE, performance.now() - p.t0);
+        metrics.response(p.series, GRPC.UNAVAILABLE, performance.now() - p.call.receivedAt);
         refuseCall(p.call);
       }
     },
   };
 
-  const place = (call: Call, r: Routed, t0: number, attempt: number): void => {
+  const place = (call: Call, r: Routed, attempt: number): void => {
     if (callFinished(call)) return;
     const ready: Array<{ e: Endpoint; u: Upstream }> = [];
     let connecting = false;
@@ -73,12 +72,12 @@ export function createBalance({ pool, metrics, waitForEndpointMs }: BalanceOptio
     }
     const now = performance.now();
     if (ready.length === 0) {
-      const waited = now - t0;
+      const waited = now - call.receivedAt;
       if (connecting && waited < waitForEndpointMs) {
-        void pool.changed(waitForEndpointMs - waited).then(() => place(call, r, t0, attempt));
+        void pool.changed(waitForEndpointMs - waited).then(() => place(call, r, attempt));
         return;
       }
-      metrics.response(metrics.series({ service: r.apex, backend: r.backend, endpoint: '', pod: '' }), GRPC.UNAVAILABLE, now - t0);
+      metrics.response(metrics.series({ service: r.apex, backend: r.backend, endpoint: '', pod: '' }), GRPC.UNAVAILABLE, now - call.receivedAt);
       const why =
         r.endpoints.length === 0 ? `service ${r.backend} has no endpoints` : `no live endpoint for service ${r.backend} (${r.endpoints.length} down${lastError ? `: ${lastError}` : ''})`;
       failCall(call, GRPC.UNAVAILABLE, why);
@@ -86,14 +85,14 @@ export function createBalance({ pool, metrics, waitForEndpointMs }: BalanceOptio
     }
     const { e, u } = pickP2C(ready, (x) => x.u.estimate, now)!;
     const series = metrics.series({ service: r.apex, backend: r.backend, endpoint: e.address, pod: e.pod });
-    const p: Placement = { call, route: r, t0, attempt, estimate: u.estimate, series, sentAt: now };
+    const p: Placement = { call, route: r, attempt, estimate: u.estimate, series, sentAt: now };
     try {
       startAttempt(call, u.session!, `${e.pod} (${e.address})`, outcomes, p);
     } catch (err) {
       // The session cannot open streams (going away): nothing was sent, so place it again.
       pool.retire(u);
-      if (attempt + 1 < MAX_ATTEMPTS) return place(call, r, t0, attempt + 1);
-      metrics.response(series, GRPC.UNAVAILABLE, now - t0);
+      if (attempt + 1 < MAX_ATTEMPTS) return place(call, r, attempt + 1);
+      metrics.response(series, GRPC.UNAVAILABLE, now - call.receivedAt);
       failCall(call, GRPC.UNAVAILABLE, `upstream ${e.pod} (${e.address}) cannot take calls: ${(err as Error).message}`);
       return;
     }
@@ -101,5 +100,5 @@ export function createBalance({ pool, metrics, waitForEndpointMs }: BalanceOptio
     metrics.request(series);
   };
 
-  return { place: (call, route, t0) => place(call, route, t0, 0) };
+  return { place: (call, route) => place(call, route, 0) };
 }

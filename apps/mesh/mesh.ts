@@ -144,7 +144,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       return;
     }
     const call = startCall(down, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, limits.replayBytes, limits.maxMessageBytes, t0, metrics.overhead);
-    balance.place(call, r, t0);
+    balance.place(call, r);
   });
   try {
     await new Promise<void>((resolve, reject) => {
