@@ -5,7 +5,7 @@
 
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from './yaml.ts';
+import { yamlDocuments, YamlTextError } from './split.ts';
 import { readText } from './read-text.ts';
 
 export interface Container {
@@ -46,9 +46,15 @@ export function readTopology(files: string[]): Topology {
   const services: ServiceDef[] = [];
   for (const file of files) {
     const text = readText(file, (m) => new TopologyError(m));
-    for (const doc of parseAllDocuments(text)) {
-      if (doc.errors.length) throw new TopologyError(`${file}: ${doc.errors[0]!.message.split('\n')[0]}`);
-      const obj = doc.toJS() as Obj | null;
+    let docs;
+    try {
+      docs = yamlDocuments(text);
+    } catch (e) {
+      if (e instanceof YamlTextError) throw new TopologyError(`${file}: ${e.message}`);
+      throw e;
+    }
+    for (const { value } of docs) {
+      const obj = value as Obj | null;
       if (!obj || typeof obj !== 'object') continue;
       if (obj.kind === 'Deployment') workloads.push(toWorkload(obj, file));
       if (obj.kind === 'Service') {
