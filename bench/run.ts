@@ -18,6 +18,7 @@ import { stageCheck } from '../runner/observe/stage-check.ts';
 import { loadState, logPath, paths, type Paths } from '../scripts/local-mesh/state.ts';
 import { copyEnv, copyProject } from '../test/e2e/copy-project.ts';
 import { buildCompiled } from './compiled.ts';
+import { rssMb } from './proc.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean' }, out: { type: 'string', default: 'BENCHMARKS.md' } } });
@@ -40,11 +41,6 @@ function runScript(file: string, argv: string[] = [], env: NodeJS.ProcessEnv = {
 
 function lm(dir: string, argv: string[], env: NodeJS.ProcessEnv = {}): string {
   return execFileSync(process.execPath, [path.join(ROOT, 'scripts/local-mesh.mjs'), ...argv], { cwd: ROOT, env: { ...process.env, LOCAL_MESH_DIR: dir, ...env }, encoding: 'utf8' });
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 function splitYaml(v1: number, v2: number): string {

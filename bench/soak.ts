@@ -23,6 +23,7 @@ import { errorCount, parseSummaryLine, type Summary } from '../lib/summary.ts';
 import { manifestFiles, readTopology, versionsByService } from '../lib/topology.ts';
 import { stageCheck } from '../runner/observe/stage-check.ts';
 import { loadState, logPath, paths } from '../scripts/local-mesh/state.ts';
+import { rssKb } from './proc.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
@@ -71,15 +72,6 @@ async function lm(...args: string[]): Promise<string> {
 const SPLITS: Array<[number, number]> = [[100, 0], [95, 5], [50, 50], [0, 100], [25, 75], [75, 25], [5, 95], [60, 40]];
 function splitYaml([v1, v2]: [number, number]): string {
   return `apiVersion: split.smi-spec.io/v1alpha2\nkind: TrafficSplit\nmetadata:\n  name: server-split\nspec:\n  service: server\n  backends:\n    - service: server-v1\n      weight: ${v1}\n    - service: server-v2\n      weight: ${v2}\n`;
-}
-
-function rssKb(pid: number): number | undefined {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function summaries(): Summary[] {
