@@ -24,6 +24,7 @@ import { manifestFiles, podEnv, readTopology } from '../lib/topology.ts';
 import { NODE_FLAGS, programFor, servicesFor } from '../scripts/local-mesh/pods.ts';
 import type { Proc } from '../scripts/local-mesh/processes.ts';
 import { loadState, paths } from '../scripts/local-mesh/state.ts';
+import { cpuSeconds, rssKb } from './proc.ts';
 import { whenReady } from './when-ready.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,16 +46,6 @@ export interface ProcMemory {
   pssMb: number;
   /** CPU used over the settle time, % of one core (what a memory trade costs in time). */
   cpuPct?: number;
-}
-
-/** CPU seconds (user + system) a process has used so far (Linux /proc, USER_HZ = 100). */
-function cpuSeconds(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 function kb(file: string, field: string): number {
@@ -85,7 +76,7 @@ export function memoryOf(name: string, pid: number, withGroup: boolean): ProcMem
   let pss = 0;
   for (const p of pids) {
     try {
-      rss += kb(`/proc/${p}/status`, 'VmRSS');
+      rss += rssKb(p) ?? 0;
       pss += kb(`/proc/${p}/smaps_rollup`, 'Pss');
     } catch {
       // exited

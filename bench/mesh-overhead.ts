@@ -20,6 +20,7 @@ import { formatMeshConfig } from '../lib/mesh-config.ts';
 import { parseMetrics } from '../lib/prometheus.ts';
 import { parseMeshListening, parseServerListening } from '../lib/readiness.ts';
 import { programArgs } from './compiled.ts';
+import { cpuSeconds, rssMb } from './proc.ts';
 import { bucketQuantile, overheadBuckets, subtract } from './prom.ts';
 import { applyManifests, emptyTable, parseServices, withServices } from '../apps/mesh/routing-table.ts';
 import { loadGreeter, type HelloReply } from '../apps/proto/load.ts';
@@ -82,17 +83,6 @@ function call(c: Client): Promise<HelloReply> {
   return new Promise((res, rej) =>
     c.SayHello({ name: 'bench' }, { deadline: Date.now() + 5000 }, (e: grpc.ServiceError | null, r?: HelloReply) => (e ? rej(e) : res(r!))),
   );
-}
-
-/** CPU seconds (user + system) a process has used so far (Linux /proc). */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-
-/** Resident memory of a process, MB (Linux /proc). */
-function rssMb(pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 }
 
 /** Microseconds some task waited for a CPU so far (Linux PSI), or NaN where not available. */

@@ -12,12 +12,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { expectedByVersion } from '../lib/shares.ts';
-import { parseSummaryLine, type Summary } from '../lib/summary.ts';
 import { manifestFiles, readTopology, versionsByService } from '../lib/topology.ts';
 import { stageCheck } from '../runner/observe/stage-check.ts';
-import { loadState, logPath, paths, type Paths } from '../scripts/local-mesh/state.ts';
+import { loadState, paths } from '../scripts/local-mesh/state.ts';
 import { copyEnv, copyProject } from '../test/e2e/copy-project.ts';
 import { buildCompiled } from './compiled.ts';
+import { median, splitYaml, summaries } from './local.ts';
+import { rssMb } from './proc.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean' }, out: { type: 'string', default: 'BENCHMARKS.md' } } });
@@ -25,7 +26,6 @@ const REPEATS = args.quick ? 1 : Number(args.repeats);
 const SECONDS = args.quick ? 4 : 10;
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** Run a bench script; its last JSON line (or every JSON line) is its result. */
@@ -40,19 +40,6 @@ function runScript(file: string, argv: string[] = [], env: NodeJS.ProcessEnv = {
 
 function lm(dir: string, argv: string[], env: NodeJS.ProcessEnv = {}): string {
   return execFileSync(process.execPath, [path.join(ROOT, 'scripts/local-mesh.mjs'), ...argv], { cwd: ROOT, env: { ...process.env, LOCAL_MESH_DIR: dir, ...env }, encoding: 'utf8' });
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-function splitYaml(v1: number, v2: number): string {
-  return `apiVersion: split.smi-spec.io/v1alpha2\nkind: TrafficSplit\nmetadata:\n  name: server-split\nspec:\n  service: server\n  backends:\n    - service: server-v1\n      weight: ${v1}\n    - service: server-v2\n      weight: ${v2}\n`;
-}
-
-function summaries(p: Paths): Summary[] {
-  return readFileSync(logPath(p, 'client'), 'utf8').split('\n').map(parseSummaryLine).filter((s): s is Summary => !!s);
 }
 
 /**

@@ -19,10 +19,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { expectedByVersion } from '../lib/shares.ts';
-import { errorCount, parseSummaryLine, type Summary } from '../lib/summary.ts';
+import { errorCount } from '../lib/summary.ts';
 import { manifestFiles, readTopology, versionsByService } from '../lib/topology.ts';
 import { stageCheck } from '../runner/observe/stage-check.ts';
-import { loadState, logPath, paths } from '../scripts/local-mesh/state.ts';
+import { loadState, paths } from '../scripts/local-mesh/state.ts';
+import { median, splitYaml, summaries } from './local.ts';
+import { rssKb } from './proc.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
@@ -69,24 +71,6 @@ async function lm(...args: string[]): Promise<string> {
 
 /** The splits, in turn: the tutorial's stages and some in between; never twice the same in a row. */
 const SPLITS: Array<[number, number]> = [[100, 0], [95, 5], [50, 50], [0, 100], [25, 75], [75, 25], [5, 95], [60, 40]];
-function splitYaml([v1, v2]: [number, number]): string {
-  return `apiVersion: split.smi-spec.io/v1alpha2\nkind: TrafficSplit\nmetadata:\n  name: server-split\nspec:\n  service: server\n  backends:\n    - service: server-v1\n      weight: ${v1}\n    - service: server-v2\n      weight: ${v2}\n`;
-}
-
-function rssKb(pid: number): number | undefined {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function summaries(): Summary[] {
-  return readFileSync(logPath(p, 'client'), 'utf8').split('\n').map(parseSummaryLine).filter((s): s is Summary => !!s);
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 interface Sample {
   t: number;
@@ -107,7 +91,7 @@ async function main(): Promise<number> {
   // One apply at a time, so the last one sent is the last one in force; a slow one (each is a
   // fresh `node scripts/local-mesh.mjs`) delays the next, and applyMs shows by how much.
   const apply = async (split: [number, number]) => {
-    writeFileSync(splitFile, splitYaml(split));
+    writeFileSync(splitFile, splitYaml(...split));
     const at = Date.now();
     await lm('apply', '-f', splitFile);
     applyMs.push(Date.now() - at);
@@ -161,7 +145,7 @@ async function main(): Promise<number> {
     }
     if (now >= nextLog) {
       nextLog += 60_000;
-      const s = summaries();
+      const s = summaries(p);
       log(`${Math.round((now - t0) / 60_000)} min: ${s.reduce((n, x) => n + x.ok, 0)} calls answered, ${s.reduce((n, x) => n + errorCount(x), 0)} failed, ${applies} applies, ${rollouts} rollouts, load ${os.loadavg()[0]!.toFixed(2)}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -182,13 +166,13 @@ async function main(): Promise<number> {
   let seen = 0;
   while (!verdict && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
-    const all = summaries();
+    const all = summaries(p);
     for (const s of all.slice(seen)) verdict ??= check.feed(s);
     seen = all.length;
   }
   if (!verdict?.ok) problems.push(`the client's traffic did not follow the last split ${lastSplit.join('/')}: ${verdict?.reason ?? 'no verdict within 30 s'}`);
 
-  const all = summaries();
+  const all = summaries(p);
   const ok = all.reduce((n, s) => n + s.ok, 0);
   const errors: Record<string, number> = {};
   for (const s of all) for (const [k, v] of Object.entries(s.errors)) errors[k] = (errors[k] ?? 0) + v;

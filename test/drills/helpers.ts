@@ -2,36 +2,27 @@
 // summary lines added up, the proxy's metrics and config, and a last-resort cleanup by pid
 // from local-mesh's history.
 
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import { findOwned } from '../../scripts/local-mesh/processes.ts';
 import { loadState, paths, readHistory } from '../../scripts/local-mesh/state.ts';
+import { localMesh as runLocalMesh, type CliResult } from '../local-mesh/cli.ts';
 import { until, type Sample } from '../mesh/helpers.ts';
 import { isAlive, killAll } from '../runner/helpers.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'scripts', 'local-mesh.mjs');
 
 // One poll loop and one set of admin-endpoint readers for the mesh tests and the drills
 // (drills pass their own timeouts).
 export { accepts, meshConfig, metrics, sleep, sum, until } from '../mesh/helpers.ts';
 
-export interface CliResult {
-  code: number;
-  out: string;
-  err: string;
-}
+export type { CliResult } from '../local-mesh/cli.ts';
 
-/** `node scripts/local-mesh.mjs ARGS` with this environment; never throws. */
+/** `node scripts/local-mesh.mjs ARGS` with this environment, from the repository root; never throws. */
 export function localMesh(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, timeout: 60_000, cwd: ROOT }, (e, stdout, stderr) => {
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: stdout, err: stderr });
-    });
-  });
+  return runLocalMesh(env, args, 60_000, ROOT);
 }
 
 export interface Totals {

@@ -7,7 +7,7 @@
 // written in a temp folder and, when TUTORIAL_JUNIT names a path (.ci/run does), kept there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +20,7 @@ import { parseSummaryLine, type Summary } from '../../lib/summary.ts';
 import { manifestFiles, readTopology, versionsByService } from '../../lib/topology.ts';
 import { paths, readHistory } from '../../scripts/local-mesh/state.ts';
 import { isAlive } from '../runner/helpers.ts';
-import { copyEnv, copyProject } from './copy-project.ts';
+import { copyProject, runCopy } from './copy-project.ts';
 
 /** How the header route's apply shows in local-mesh's history (its default rule's weights). */
 const HEADER_ROUTE = 'server-v1=95,server-v2=5';
@@ -31,16 +31,9 @@ test('node runner.mjs --yes walks the whole local tutorial', { timeout: 300_000 
   const junit = path.join(results, 'tutorial-walk.xml');
   const report = path.join(results, 'report.html');
   try {
-    const child = spawn(process.execPath, ['runner.mjs', '--yes', '--junit', junit, '--report', report], { cwd: dir, env: copyEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 280_000);
-    const started = Date.now();
-    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    clearTimeout(timer);
+    const { code, out, ms } = await runCopy(dir, ['--yes', '--junit', junit, '--report', report], 280_000);
     // The run's verdict lines and its wall time, for the record.
-    t.diagnostic(`walk: ${((Date.now() - started) / 1000).toFixed(0)} s, exit ${code}`);
+    t.diagnostic(`walk: ${(ms / 1000).toFixed(0)} s, exit ${code}`);
     for (const line of out.split('\n').filter((l) => /^\s*[✓✗] /.test(l))) t.diagnostic(line.trim());
     assert.equal(code, 0, out.slice(-4000));
     if (process.env.TUTORIAL_JUNIT) {

@@ -5,7 +5,7 @@
 // ran before, and the cleanup section alone stopping everything.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { readDocument } from '../../runner/document.ts';
@@ -13,7 +13,7 @@ import { isActive, makePlan } from '../../runner/plan.ts';
 import { loadState, paths } from '../../scripts/local-mesh/state.ts';
 import { startedPids as startedIn } from '../drills/helpers.ts';
 import { isAlive, killAll, waitGone } from '../runner/helpers.ts';
-import { copyEnv, copyProject } from './copy-project.ts';
+import { copyProject, runCopy, type CopyRun } from './copy-project.ts';
 
 const TEARDOWN = 'remove-the-demo';
 /** The stage each shifting section ends in (its own split, not what ran before). */
@@ -26,26 +26,7 @@ const STAGE: Record<string, string> = {
   'shift-with-the-route': '100/0',
 };
 
-interface Run {
-  code: number | null;
-  out: string;
-  ms: number;
-}
-
-function only(dir: string, id: string): Promise<Run> {
-  const t0 = Date.now();
-  const child = spawn(process.execPath, ['runner.mjs', '--yes', '--only', id], { cwd: dir, env: copyEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, ms: Date.now() - t0 });
-    }),
-  );
-}
+const only = (dir: string, id: string): Promise<CopyRun> => runCopy(dir, ['--yes', '--only', id], 120_000);
 
 const meshPaths = (dir: string) => paths({ LOCAL_MESH_DIR: path.join(dir, '.local-mesh') });
 /** Every process local-mesh ever started in this copy, by pid. */
@@ -70,7 +51,7 @@ function localSections(dir: string): string[] {
   return plan.sections.filter((p) => p.steps.some(isActive)).map((p) => p.section.id);
 }
 
-function assertVerdict(id: string, r: Run): void {
+function assertVerdict(id: string, r: CopyRun): void {
   const want = STAGE[id];
   if (want === undefined) {
     assert.doesNotMatch(r.out, /stage \S+: /, `${id} changes no split, so nothing is checked`);

@@ -3,7 +3,7 @@
 // gone; `up` over a stale state (a state that lies, a killed proxy) stops what is left and
 // starts afresh, and over a running demo does nothing but prune the logs of gone processes.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,14 +12,9 @@ import { signalGroup } from '../../lib/process-group.ts';
 import { findOwned, isAlive as procAlive, NAME_VAR, OWNER_VAR, stopGroup } from '../../scripts/local-mesh/processes.ts';
 import { loadState, paths, saveState, type State } from '../../scripts/local-mesh/state.ts';
 import { isAlive } from '../runner/helpers.ts';
+import { localMesh } from './cli.ts';
 
-const CLI = join(import.meta.dirname, '..', '..', 'scripts', 'local-mesh.mjs');
-
-function lm(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, timeout: 90_000 }, (e, out, err) => resolve({ code: e ? Number(e.code) : 0, out, err }));
-  });
-}
+const lm = (env: NodeJS.ProcessEnv, ...args: string[]) => localMesh(env, args, 90_000);
 
 describe('local-mesh keeps track of its processes', () => {
   it('the state is replaced by rename: a reader holding the old file still reads all of it', () => {

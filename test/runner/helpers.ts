@@ -73,11 +73,10 @@ ${Object.entries(weights)
  * Front matter for fixture documents that stand for this project: its two targets. TARGETS
  * declares only them (3 lines); PROJECT also follows the traffic the way tutorial.md's front
  * matter does, with this clone's paths, since fixtures live in temp folders (`manifests`:
- * where the Services are, default this clone's deploy/). Fixture line numbers count these
- * lines: TARGETS_LINES, PROJECT_LINES.
+ * where the Services are, default this clone's deploy/). Fixture line numbers count
+ * PROJECT's lines: PROJECT_LINES.
  */
 export const TARGETS_FRONT_MATTER = '---\ntargets: {local: , kind: }\n---\n';
-export const TARGETS_LINES = 3;
 export const projectFrontMatter = (manifests = path.join(ROOT, 'deploy')) => `---
 targets:
   local:
