@@ -149,6 +149,12 @@ test('set env rolls v2 onto FAULT_ERROR_RATE under traffic: v2 fails its share, 
     let followed = '';
     follower.stdout!.on('data', (d) => (followed += d));
     const followerExit = new Promise<number | null>((r) => follower!.on('exit', (c) => r(c)));
+    // Following before the replacement means having read the old log: a follower still starting
+    // when the restart moves that log to client.previous.log opens the new one instead.
+    for (const until = Date.now() + 20_000; !followed.split('\n').some((l) => parseSummaryLine(l)); ) {
+      assert.ok(Date.now() < until, 'logs -f printed the old client\'s summaries within 20 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     // The client sends the header on a fifth of its calls from now on (it is started again)...
     const tagging = await lm('set', 'env', 'deploy/client', 'HEADER_SHARE=0.2');
     assert.equal(tagging.code, 0, tagging.err);
